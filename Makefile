@@ -1,0 +1,56 @@
+# The two commands a reader needs:  make book   and   make test.
+# Both create .venv from the pinned requirements.txt on first use (nothing else is assumed
+# but python3 and make), and reuse it while requirements.txt and pyproject.toml are unchanged.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+UV_VERSION := 0.13.9
+# pytest-xdist workers: the notebooks and the tests run in parallel on every core.
+JOBS   ?= auto
+
+.PHONY: help venv book test test-package test-notebooks notebooks bench clean
+
+help:
+	@echo "make book       build the HTML book into _build/html (sets up .venv first)"
+	@echo "make test       run every test: package, notebooks (nbval, strict), book build, HTML checks"
+	@echo "make notebooks  re-execute every notebook in chapters/ in place, in book order"
+	@echo "make bench      benchmark against PyTorch / scikit-learn (needs: .venv/bin/pip install '.[bench]')"
+	@echo "make clean      remove _build and caches (keeps .venv)"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(BIN)/uv pip install --python $(BIN)/python -r requirements.txt
+	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . --warningiserror --keep-going --builder html
+	@echo "The book is at: $(CURDIR)/_build/html/index.html"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile tests chapters \
+	    --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	    -p no:cacheprovider
+
+test-package: $(STAMP)
+	$(BIN)/python -m pytest -n $(JOBS) tests -m "not book"
+
+test-notebooks: $(STAMP)
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile chapters \
+	    --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+notebooks: $(STAMP)
+	$(BIN)/python tools/execute_notebooks.py
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis .mypy_cache
+	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +

@@ -1,0 +1,44 @@
+"""Serve MathJax from the built book so math renders offline.
+
+MathJax 3 comes from the pinned PyPI package ``django-static-mathjax`` (a plain copy of
+MathJax's ``es5`` build; Django itself is not needed). After an HTML build we copy the
+parts a page can load into ``_build/html/_mathjax/``; ``mathjax_path`` in ``_config.yml``
+points there. We deliberately do not put it under ``_static/``: Jupyter Book 1 adds every
+``.js`` file found there to every page.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+# The speech engine, SVG/MathML bundles and "full" bundles are never loaded by tex-chtml.js.
+_SKIP = ("sre", "*-svg*.js", "mml-*.js", "tex-mml-*.js", "*-full*.js", "node-main.js")
+
+
+def mathjax_source() -> Path:
+    spec = importlib.util.find_spec("mathjax")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(
+            "MathJax is missing: install the pinned requirements (make book does it)."
+        )
+    src = Path(list(spec.submodule_search_locations)[0]) / "static" / "mathjax" / "es5"
+    if not (src / "tex-chtml.js").is_file():
+        raise RuntimeError(f"MathJax found at {src}, but tex-chtml.js is not there")
+    return src
+
+
+def _copy_mathjax(app, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    dst = Path(app.outdir) / "_mathjax"
+    shutil.copytree(
+        mathjax_source(), dst, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*_SKIP)
+    )
+
+
+def setup(app):
+    mathjax_source()  # fail early, with a clear message, if MathJax is not installed
+    app.connect("build-finished", _copy_mathjax)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

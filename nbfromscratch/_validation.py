@@ -1,0 +1,349 @@
+"""Small input checks shared by every module of the package.
+
+Two kinds of check live here:
+
+* **cheap boundary checks** for the hot path (a layer's ``forward``): they only compare
+  attributes (``type``, ``ndim``, ``shape``, ``dtype``) and never touch the data, so they
+  cost the same for 10 samples or 10 million;
+* **data checks** run once at the ``fit()`` / estimator boundary: conversion to float,
+  finiteness, emptiness, labels integral and in range.
+
+Every failure raises an exception from :mod:`nbfromscratch.exceptions` whose message
+names the argument or layer, what was expected and what was found. The checks that
+return something return the (possibly converted) array so callers can write
+``X = as_float(X, "X")``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from .exceptions import (
+    DTypeError,
+    EmptyInputError,
+    LabelError,
+    NonFiniteError,
+    ShapeError,
+    UnknownNameError,
+)
+
+__all__ = [
+    "describe",
+    "check_array",
+    "check_features",
+    "check_same_dtype",
+    "check_layer_input",
+    "check_grad_output",
+    "check_labels",
+    "as_float",
+    "check_finite",
+    "check_not_empty",
+    "check_same_length",
+    "check_choice",
+    "as_rng",
+]
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_KIND_NAMES = {
+    "f": "floating-point",
+    "i": "signed integer",
+    "u": "unsigned integer",
+    "b": "boolean",
+}
+
+
+def describe(obj: Any) -> str:
+    """How an error message names ``obj``: a string as is, a layer as ``Linear(in_features=4, ...)``."""
+    if isinstance(obj, str):
+        return obj
+    extra = getattr(obj, "extra_repr", None)
+    return f"{type(obj).__name__}({extra() if callable(extra) else ''})"
+
+
+def _ndim_text(ndim: int | tuple[int, ...]) -> str:
+    if isinstance(ndim, int):
+        return f"{ndim}-D"
+    return " or ".join(f"{d}-D" for d in ndim)
+
+
+# -- cheap checks (attribute compares only) ---------------------------------------------
+def check_array(
+    x: Any,
+    name: str,
+    ndim: int | tuple[int, ...] | None = 2,
+    dtype_kind: str | None = "f",
+) -> np.ndarray:
+    """Check that ``x`` is an array with the expected number of dimensions and dtype kind.
+
+    Parameters
+    ----------
+    x : array_like
+        Converted with ``np.asarray`` (no copy for an ndarray).
+    name : str
+        How the error message names ``x`` (e.g. ``"X"`` or ``"Linear(...) input"``).
+    ndim : int or tuple of int or None
+        Allowed number(s) of dimensions; ``None`` allows any.
+    dtype_kind : str or None
+        Allowed ``dtype.kind`` letters, e.g. ``"f"`` (float), ``"iu"`` (integers),
+        ``"fiub"``; ``None`` allows any.
+
+    Returns
+    -------
+    ndarray
+        ``x`` as an array.
+
+    Raises
+    ------
+    ShapeError
+        Wrong number of dimensions.
+    DTypeError
+        dtype kind not allowed (e.g. integer input where floats are needed).
+    """
+    x = np.asarray(x)
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if x.ndim not in allowed:
+            raise ShapeError(
+                f"{name}: expected a {_ndim_text(ndim)} array, got {x.ndim}-D with shape {x.shape}"
+            )
+    if dtype_kind is not None and x.dtype.kind not in dtype_kind:
+        wanted = " or ".join(_KIND_NAMES.get(k, k) for k in dtype_kind)
+        hint = " (convert deliberately, e.g. x.astype(np.float64))" if dtype_kind == "f" else ""
+        raise DTypeError(f"{name}: expected a {wanted} array, got dtype {x.dtype}{hint}")
+    return x
+
+
+def check_features(x: np.ndarray, expected: int, layer: Any) -> None:
+    """Raise :class:`ShapeError` unless ``x.shape[-1] == expected``.
+
+    The message reads like
+    ``Linear(in_features=4, out_features=3): expected input of shape (n, 4), got (10, 5)``.
+    """
+    if x.shape[-1] != expected:
+        raise ShapeError(
+            f"{describe(layer)}: expected input of shape (n, {expected}), got {x.shape}"
+        )
+
+
+def check_same_dtype(x: np.ndarray, dtype: np.dtype, layer: Any) -> None:
+    """Raise :class:`DTypeError` unless ``x.dtype == dtype`` (a layer never converts silently)."""
+    if x.dtype != dtype:
+        raise DTypeError(
+            f"{describe(layer)}: input has dtype {x.dtype} but the layer's parameters are "
+            f"{np.dtype(dtype)}; convert one of them deliberately "
+            f"(x.astype(np.{np.dtype(dtype)}) or model.to(np.{x.dtype}))"
+        )
+
+
+def check_layer_input(
+    x: Any,
+    layer: Any,
+    n_features: int | None = None,
+    dtype: np.dtype | None = None,
+    ndim: int | None = 2,
+) -> None:
+    """The whole boundary check of a layer's ``forward``, in attribute compares only.
+
+    Parameters
+    ----------
+    x : ndarray
+        The layer input, usually of shape ``(n, n_features)``.
+    layer : Module or str
+        Named in the error messages.
+    n_features : int or None
+        Required size of the last axis (``None``: any).
+    dtype : dtype or None
+        Required dtype, normally the layer's parameter dtype (``None``: any float).
+    ndim : int or None
+        Required number of dimensions (``None``: at least 1).
+
+    Raises
+    ------
+    DTypeError
+        ``x`` is not an ndarray, is not floating point, or differs from ``dtype``.
+    ShapeError
+        Wrong ``ndim`` or wrong number of features.
+    """
+    if not isinstance(x, np.ndarray):
+        raise DTypeError(
+            f"{describe(layer)}: expected a NumPy array, got {type(x).__name__} "
+            "(convert deliberately with np.asarray(x, dtype=np.float64))"
+        )
+    if x.dtype.kind != "f":
+        raise DTypeError(
+            f"{describe(layer)}: expected floating-point input, got dtype {x.dtype} "
+            "(convert deliberately, e.g. x.astype(np.float64))"
+        )
+    if (ndim is not None and x.ndim != ndim) or x.ndim == 0:
+        want = f"(n, {n_features})" if n_features is not None and ndim == 2 else f"{ndim or '>=1'}-D"
+        raise ShapeError(f"{describe(layer)}: expected input of shape {want}, got {x.shape}")
+    if n_features is not None:
+        check_features(x, n_features, layer)
+    if dtype is not None:
+        check_same_dtype(x, dtype, layer)
+
+
+def check_grad_output(grad_output: Any, shape: tuple[int, ...], dtype: np.dtype, layer: Any) -> None:
+    """Check that ``grad_output`` (``dL/d(output)``) matches the output of the last forward."""
+    if not isinstance(grad_output, np.ndarray):
+        raise DTypeError(
+            f"{describe(layer)}.backward: expected a NumPy array, got {type(grad_output).__name__}"
+        )
+    if grad_output.shape != shape:
+        raise ShapeError(
+            f"{describe(layer)}.backward: grad_output has shape {grad_output.shape}, "
+            f"but the forward output had shape {shape}"
+        )
+    if grad_output.dtype != dtype:
+        raise DTypeError(
+            f"{describe(layer)}.backward: grad_output has dtype {grad_output.dtype}, "
+            f"but the forward output had dtype {np.dtype(dtype)}"
+        )
+
+
+# -- data checks (run once at fit()/estimator boundaries) --------------------------------
+def check_labels(y: Any, n_classes: int | None = None, name: str = "y") -> np.ndarray:
+    """Check class labels: 1-D, integral, in ``0 .. n_classes - 1``.
+
+    Parameters
+    ----------
+    y : array_like, shape (n,)
+        Integer labels. Booleans and floats with integral values (``1.0``) are accepted
+        and converted; ``0.5``, NaN or strings are not.
+    n_classes : int or None
+        Number of classes; ``None`` only requires ``y >= 0``.
+    name : str
+        How the error message names ``y``.
+
+    Returns
+    -------
+    ndarray of int64, shape (n,)
+
+    Raises
+    ------
+    ShapeError
+        ``y`` is not 1-D.
+    LabelError
+        Non-integral labels, or a label outside ``0 .. n_classes - 1``.
+    """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ShapeError(f"{name}: expected 1-D class labels of shape (n,), got shape {y.shape}")
+    kind = y.dtype.kind
+    if kind == "f":
+        bad = ~(np.isfinite(y) & (y == np.round(y)))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise LabelError(f"{name}: labels must be integers, found {y[i]!r} at index {i}")
+    elif kind not in "iub":
+        raise LabelError(
+            f"{name}: labels must be integers 0..C-1, got dtype {y.dtype} "
+            "(map other labels to 0..C-1 first)"
+        )
+    y = y.astype(np.int64, copy=False)
+    if y.size == 0:
+        return y
+    low = int(y.min())
+    high = int(y.max())
+    top = None if n_classes is None else n_classes - 1
+    if low < 0 or (top is not None and high > top):
+        bad_value = low if low < 0 else high
+        i = int(np.argmax(y == bad_value))
+        valid = "labels must be >= 0" if top is None else f"labels must be in 0..{top}"
+        raise LabelError(f"{name}: {valid}, found {bad_value} at index {i}")
+    return y
+
+
+def as_float(x: Any, name: str, dtype: Any = None) -> np.ndarray:
+    """Convert ``x`` to a float array, deliberately (lists, ints and bools are welcome).
+
+    Parameters
+    ----------
+    x : array_like
+        Numbers: a list, a nested list, an int/bool/float array.
+    name : str
+        How the error message names ``x``.
+    dtype : float32, float64 or None
+        Target dtype. ``None`` keeps float32/float64 arrays as they are and turns
+        anything else into float64.
+
+    Returns
+    -------
+    ndarray
+        ``x`` itself when it already has the target dtype (no copy), else a converted copy.
+
+    Raises
+    ------
+    DTypeError
+        Strings, objects, complex numbers, dates; or ``dtype`` not float32/float64.
+    ShapeError
+        A ragged nested list that is not a rectangular array.
+    """
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+        if dtype not in _FLOATS:
+            raise DTypeError(f"{name}: dtype must be float32 or float64, got {dtype}")
+    try:
+        arr = np.asarray(x)
+    except ValueError as err:  # ragged nested lists
+        raise ShapeError(f"{name}: cannot be made into a rectangular array ({err})") from None
+    if arr.dtype.kind not in "biuf":
+        raise DTypeError(f"{name}: expected numbers, got an array of dtype {arr.dtype}")
+    if dtype is None:
+        dtype = arr.dtype if arr.dtype in _FLOATS else np.dtype(np.float64)
+    return arr.astype(dtype, copy=False)
+
+
+def check_finite(x: np.ndarray, name: str) -> None:
+    """Raise :class:`NonFiniteError` if ``x`` holds a NaN or an infinity, saying where."""
+    finite = np.isfinite(x)
+    if not finite.all():
+        bad = ~finite
+        idx = np.unravel_index(int(np.argmax(bad)), np.shape(x))
+        where = idx[0] if len(idx) == 1 else tuple(int(i) for i in idx)
+        raise NonFiniteError(
+            f"{name} contains {int(bad.sum())} NaN/inf value(s), the first at index {where}"
+        )
+
+
+def check_not_empty(x: np.ndarray, name: str) -> None:
+    """Raise :class:`EmptyInputError` if ``x`` has no samples (or no features when 2-D)."""
+    if x.size == 0:
+        raise EmptyInputError(f"{name}: expected at least one sample, got shape {x.shape}")
+
+
+def check_same_length(x: np.ndarray, y: np.ndarray, x_name: str = "X", y_name: str = "y") -> None:
+    """Raise :class:`ShapeError` unless ``len(x) == len(y)``."""
+    if len(x) != len(y):
+        raise ShapeError(
+            f"{x_name} and {y_name} must have the same number of samples, "
+            f"got {len(x)} and {len(y)}"
+        )
+
+
+def check_choice(value: Any, choices: Iterable[str], name: str) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise :class:`UnknownNameError` listing them."""
+    choices = list(choices)
+    if not isinstance(value, str) or value not in choices:
+        raise UnknownNameError(
+            f"{name}: unknown value {value!r}; valid values are {', '.join(map(repr, choices))}"
+        )
+    return value
+
+
+def as_rng(rng: Any, name: str = "rng") -> np.random.Generator:
+    """A ``np.random.Generator`` from ``None`` (fresh entropy), an int seed or a Generator.
+
+    Never touches NumPy's global random state. A Generator is returned as is (shared,
+    not copied), so successive calls continue its stream.
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
+        return np.random.default_rng(rng)
+    raise TypeError(
+        f"{name}: expected None, an int seed or a np.random.Generator, got {type(rng).__name__}"
+    )
