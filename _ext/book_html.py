@@ -1,10 +1,15 @@
-"""Serve MathJax from the built book so math renders offline.
+"""Small fixes to the HTML book: MathJax served locally, and a clean browser console.
+
+1. Serve MathJax from the built book so math renders offline.
 
 MathJax 3 comes from the pinned PyPI package ``django-static-mathjax`` (a plain copy of
 MathJax's ``es5`` build; Django itself is not needed). After an HTML build we copy the
 parts a page can load into ``_build/html/_mathjax/``; ``mathjax_path`` in ``_config.yml``
 points there. We deliberately do not put it under ``_static/``: Jupyter Book 1 adds every
 ``.js`` file found there to every page.
+
+2. Jupyter Book 1.0 registers some inline scripts twice (sphinx-thebe's ``const THEBE_JS_URL``),
+which the browser reports as a SyntaxError on every page. We drop exact duplicates.
 """
 
 from __future__ import annotations
@@ -38,7 +43,30 @@ def _copy_mathjax(app, exception) -> None:
     )
 
 
+def _script_key(script) -> tuple:
+    attributes = getattr(script, "attributes", {}) or {}
+    # Priority is left out on purpose.
+    # Inline scripts have filename None or "" depending on who added them.
+    return (str(getattr(script, "filename", script) or ""), tuple(sorted((k, str(v)) for k, v in attributes.items())))
+
+
+def _drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> None:
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen: set[tuple] = set()
+    unique = []
+    for script in scripts:
+        key = _script_key(script)
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    context["script_files"] = unique
+
+
 def setup(app):
     mathjax_source()  # fail early, with a clear message, if MathJax is not installed
     app.connect("build-finished", _copy_mathjax)
+    # Run after the extensions that add scripts (default priority 500).
+    app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
