@@ -16,7 +16,7 @@ help:
 	@echo "make book       build the HTML book into _build/html (sets up .venv first)"
 	@echo "make test       run every test: package, notebooks (nbval, strict), book build, HTML checks"
 	@echo "make notebooks  re-execute every notebook in chapters/ in place, in book order"
-	@echo "make bench      benchmark against PyTorch / scikit-learn (needs: .venv/bin/pip install '.[bench]')"
+	@echo "make bench      benchmark against PyTorch and scikit-learn (installs torch into .venv first)"
 	@echo "make clean      remove _build and caches (keeps .venv)"
 
 venv: $(STAMP)
@@ -48,8 +48,15 @@ test-notebooks: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python tools/execute_notebooks.py
 
-bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+# PyTorch is only for the benchmark, never for the book or the tests. pip (not uv) installs it:
+# pip takes the CPU wheel this machine keeps on disk, where uv would download a CUDA build.
+$(VENV)/.bench-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
+	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e ".[bench]"
+	touch $@
+
+bench: $(VENV)/.bench-installed
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis .mypy_cache

@@ -31,28 +31,13 @@ from .exceptions import (
 )
 
 __all__ = [
-    "describe",
-    "check_array",
-    "check_features",
-    "check_same_dtype",
-    "check_layer_input",
-    "check_grad_output",
-    "check_labels",
-    "as_float",
-    "check_finite",
-    "check_not_empty",
-    "check_same_length",
-    "check_choice",
-    "as_rng",
+    "describe", "check_array", "check_features", "check_same_dtype", "check_layer_input",
+    "check_grad_output", "check_labels", "as_float", "check_finite", "check_not_empty",
+    "check_same_length", "check_choice", "as_rng",
 ]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_KIND_NAMES = {
-    "f": "floating-point",
-    "i": "signed integer",
-    "u": "unsigned integer",
-    "b": "boolean",
-}
+_KIND_NAMES = {"f": "floating-point", "i": "signed integer", "u": "unsigned integer", "b": "boolean"}
 
 
 def describe(obj: Any) -> str:
@@ -61,12 +46,6 @@ def describe(obj: Any) -> str:
         return obj
     extra = getattr(obj, "extra_repr", None)
     return f"{type(obj).__name__}({extra() if callable(extra) else ''})"
-
-
-def _ndim_text(ndim: int | tuple[int, ...]) -> str:
-    if isinstance(ndim, int):
-        return f"{ndim}-D"
-    return " or ".join(f"{d}-D" for d in ndim)
 
 
 # -- cheap checks (attribute compares only) ---------------------------------------------
@@ -106,9 +85,8 @@ def check_array(
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if x.ndim not in allowed:
-            raise ShapeError(
-                f"{name}: expected a {_ndim_text(ndim)} array, got {x.ndim}-D with shape {x.shape}"
-            )
+            wanted = " or ".join(f"{d}-D" for d in allowed)
+            raise ShapeError(f"{name}: expected a {wanted} array, got {x.ndim}-D with shape {x.shape}")
     if dtype_kind is not None and x.dtype.kind not in dtype_kind:
         wanted = " or ".join(_KIND_NAMES.get(k, k) for k in dtype_kind)
         hint = " (convert deliberately, e.g. x.astype(np.float64))" if dtype_kind == "f" else ""
@@ -147,25 +125,9 @@ def check_layer_input(
 ) -> None:
     """The whole boundary check of a layer's ``forward``, in attribute compares only.
 
-    Parameters
-    ----------
-    x : ndarray
-        The layer input, usually of shape ``(n, n_features)``.
-    layer : Module or str
-        Named in the error messages.
-    n_features : int or None
-        Required size of the last axis (``None``: any).
-    dtype : dtype or None
-        Required dtype, normally the layer's parameter dtype (``None``: any float).
-    ndim : int or None
-        Required number of dimensions (``None``: at least 1).
-
-    Raises
-    ------
-    DTypeError
-        ``x`` is not an ndarray, is not floating point, or differs from ``dtype``.
-    ShapeError
-        Wrong ``ndim`` or wrong number of features.
+    ``x`` (usually ``(n, n_features)``) must be a float ndarray with ``ndim`` dimensions
+    (``None``: at least 1), ``n_features`` columns and dtype ``dtype`` (``None``: skip
+    that check); otherwise :class:`DTypeError` or :class:`ShapeError` naming ``layer``.
     """
     if not isinstance(x, np.ndarray):
         raise DTypeError(
@@ -237,7 +199,7 @@ def check_labels(y: Any, n_classes: int | None = None, name: str = "y") -> np.nd
         bad = ~(np.isfinite(y) & (y == np.round(y)))
         if bad.any():
             i = int(np.argmax(bad))
-            raise LabelError(f"{name}: labels must be integers, found {y[i]!r} at index {i}")
+            raise LabelError(f"{name}: labels must be integers, found {y[i].item()!r} at index {i}")
     elif kind not in "iub":
         raise LabelError(
             f"{name}: labels must be integers 0..C-1, got dtype {y.dtype} "

@@ -18,6 +18,7 @@ __all__ = [
     "UnknownNameError",
     "NotFittedError",
     "WeightsFileError",
+    "DataFileError",
 ]
 
 
@@ -59,3 +60,7 @@ class NotFittedError(NBFSError, RuntimeError):
 
 class WeightsFileError(NBFSError, ValueError):
     """A weights file is corrupt, truncated, of another format version or another architecture."""
+
+
+class DataFileError(NBFSError, ValueError):
+    """A downloaded or cached data file fails its checksum or is not in the expected format."""

@@ -133,8 +133,11 @@ def sigmoid(x: ArrayLike) -> np.ndarray:
     """
     x = np.asarray(x)
     e = np.exp(-np.abs(x))
-    r = 1 / (1 + e)
-    return np.where(x >= 0, r, e * r)
+    r = e + 1
+    np.reciprocal(r, out=r)  # r = 1 / (1 + e) = sigmoid(|x|)
+    e *= r  # e = e / (1 + e) = sigmoid(-|x|)
+    np.copyto(e, r, where=x >= 0)
+    return e
 
 
 def sigmoid_grad(x: ArrayLike) -> np.ndarray:
@@ -263,7 +266,8 @@ def logsumexp(z: ArrayLike, axis: int = -1, keepdims: bool = False) -> np.ndarra
     m = z.max(axis=axis, keepdims=True)
     # An all -inf slice would give (-inf) - (-inf) = NaN; shifting it by 0 instead is exact.
     m[~np.isfinite(m)] = 0
-    out = np.log(np.exp(z - m).sum(axis=axis, keepdims=True))
+    with np.errstate(divide="ignore"):  # log(0) = -inf is the right answer for such a slice
+        out = np.log(np.exp(z - m).sum(axis=axis, keepdims=True))
     out += m
     return out if keepdims else np.squeeze(out, axis=axis)
 

@@ -94,6 +94,17 @@ class Module:
         """Accumulate parameter gradients and return ``dL/d(input)``."""
         raise NotImplementedError(f"{type(self).__name__} does not implement backward()")
 
+    def backward_params(self, grad_output: np.ndarray) -> None:
+        """Accumulate the parameter gradients of :meth:`backward`, without ``dL/d(input)``.
+
+        When the input is data, as for the first layer of a network, nothing needs its
+        gradient (PyTorch skips it too: the input tensor does not require grad), and for
+        a ``Linear`` layer that product costs as much as the weight gradient. ``fit`` calls
+        this on the whole model. The default runs :meth:`backward` and drops the result;
+        layers whose input gradient costs real work override it.
+        """
+        self.backward(grad_output)
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
 

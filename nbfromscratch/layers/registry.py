@@ -26,7 +26,10 @@ M = TypeVar("M", bound=type[Module])
 
 
 def register_layer(cls: M) -> M:
-    """Class decorator: make ``cls`` rebuildable by :func:`layer_from_config` under its name."""
+    """Class decorator: make ``cls`` rebuildable by :func:`layer_from_config` under its name.
+
+    Derived in chapter 6, *Building a network* (``chapters/06_building_a_network``).
+    """
     LAYER_REGISTRY[cls.__name__] = cls
     return cls
 

@@ -1,0 +1,451 @@
+"""Benchmark: nbfromscratch against PyTorch (CPU), scikit-learn and a textbook NumPy loop.
+
+Every contender trains the *same* network from the *same* initial weights on the *same*
+minibatches (the data are shuffled once, outside the timed region, and every contender then
+walks through them in order). Contenders alternate inside each repeat, so a slow phase of the
+machine hits all of them alike. Printed: samples/s (median, min-max over the repeats), the ratio
+to PyTorch, achieved GFLOP/s against the machine's measured NumPy GEMM peak, peak memory, and the
+loss after the epoch (nbfromscratch must match PyTorch to 3 significant digits: same computation).
+
+Usage::
+
+    make bench                                   # installs the bench extra, then runs this
+    .venv/bin/python benchmarks/run.py --repeats 5 --csv benchmarks/results/latest.csv
+    .venv/bin/python benchmarks/run.py --quick   # small data, for a smoke test
+
+Contenders whose library is missing are skipped, and the script says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as _dt
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+import nbfromscratch as nbf
+
+HERE = Path(__file__).resolve().parent
+
+
+# --------------------------------------------------------------------------------------
+# Cases and data
+# --------------------------------------------------------------------------------------
+@dataclass
+class Case:
+    name: str
+    sizes: tuple[int, ...]          # layer widths, input first
+    optimizer: str                  # "sgd" (lr 0.1) or "adam" (lr 1e-3)
+    dtype: Any
+    n_samples: int
+    batch_size: int = 128
+    data: str = "mnist-shaped"      # or "digits"
+
+    @property
+    def lr(self) -> float:
+        return 0.1 if self.optimizer == "sgd" else 1e-3
+
+    @property
+    def dtype_name(self) -> str:
+        return np.dtype(self.dtype).name
+
+    def flops_per_epoch(self) -> float:
+        # Per sample and layer: forward X@W (2*in*out), backward dW = X^T G and dX = G W^T
+        # (2*in*out each). The first layer's dX is computed too (the package returns it).
+        macs = sum(a * b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
+        return 6.0 * macs * self.n_samples
+
+
+def make_data(case: Case, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Learnable synthetic data: labels from a fixed random teacher network, then shuffled once."""
+    rng = np.random.default_rng(seed)
+    if case.data == "digits":
+        X, y = nbf.load_digits()
+        X = X.astype(case.dtype)
+    else:
+        d = case.sizes[0]
+        X = rng.standard_normal((case.n_samples, d)).astype(case.dtype)
+        W1 = rng.standard_normal((d, 64)) / np.sqrt(d)
+        W2 = rng.standard_normal((64, case.sizes[-1])) / np.sqrt(64)
+        y = np.argmax(np.maximum(X @ W1, 0) @ W2, axis=1)
+    perm = rng.permutation(len(X))
+    return np.ascontiguousarray(X[perm]), y[perm].astype(np.int64)
+
+
+def initial_weights(case: Case, seed: int = 1) -> list[tuple[np.ndarray, np.ndarray]]:
+    """He-normal weights (in, out) and zero biases, shared by every contender."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for a, b in zip(case.sizes[:-1], case.sizes[1:]):
+        W = (rng.standard_normal((a, b)) * np.sqrt(2.0 / a)).astype(case.dtype)
+        out.append((W, np.zeros(b, dtype=case.dtype)))
+    return out
+
+
+def mean_loss(logits: np.ndarray, y: np.ndarray) -> float:
+    z = logits.astype(np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return float(-logp[np.arange(len(y)), y].mean())
+
+
+# --------------------------------------------------------------------------------------
+# Contenders: each returns a "run one epoch" closure and an "evaluate loss" closure
+# --------------------------------------------------------------------------------------
+Runner = Callable[[], None]
+Evaluator = Callable[[], float]
+
+
+def nbf_model(case: Case, weights) -> nbf.Sequential:
+    layers: list[nbf.Module] = []
+    for i, (W, b) in enumerate(weights):
+        lin = nbf.Linear(W.shape[0], W.shape[1], dtype=case.dtype, rng=0)
+        lin.weight.data[...] = W
+        lin.bias.data[...] = b
+        layers.append(lin)
+        if i < len(weights) - 1:
+            layers.append(nbf.ReLU())
+    return nbf.Sequential(*layers)
+
+
+def nbf_optimizer(case: Case, model: nbf.Module):
+    if case.optimizer == "sgd":
+        return nbf.SGD(model.parameters(), lr=case.lr)
+    return nbf.Adam(model.parameters(), lr=case.lr)
+
+
+def contender_nbf_fit(case, X, y, weights):
+    model = nbf_model(case, weights)
+    loss_fn = nbf.CrossEntropyLoss()
+    opt = nbf_optimizer(case, model)
+
+    def run() -> None:
+        nbf.fit(model, loss_fn, opt, X, y, epochs=1, batch_size=case.batch_size,
+                shuffle=False, progress=False)
+
+    return run, lambda: mean_loss(model.eval()(X), y)
+
+
+def contender_nbf_loop(case, X, y, weights):
+    model = nbf_model(case, weights)
+    loss_fn = nbf.CrossEntropyLoss()
+    opt = nbf_optimizer(case, model)
+    bs = case.batch_size
+
+    def run() -> None:
+        for start in range(0, len(X), bs):
+            xb, yb = X[start:start + bs], y[start:start + bs]
+            loss_fn(model(xb), yb)
+            opt.zero_grad()
+            model.backward(loss_fn.backward())
+            opt.step()
+
+    return run, lambda: mean_loss(model(X), y)
+
+
+def contender_torch(case, X, y, weights):
+    import torch
+
+    tdtype = torch.float32 if case.dtype_name == "float32" else torch.float64
+    layers: list[Any] = []
+    for i, (W, b) in enumerate(weights):
+        lin = torch.nn.Linear(W.shape[0], W.shape[1], dtype=tdtype)
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(W.T)))  # torch stores (out, in)
+            lin.bias.copy_(torch.from_numpy(b))
+        layers.append(lin)
+        if i < len(weights) - 1:
+            layers.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*layers)
+    opt = (torch.optim.SGD(model.parameters(), lr=case.lr) if case.optimizer == "sgd"
+           else torch.optim.Adam(model.parameters(), lr=case.lr))
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    bs = case.batch_size
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def run() -> None:
+        for start in range(0, len(X), bs):
+            opt.zero_grad()
+            loss = loss_fn(model(Xt[start:start + bs]), yt[start:start + bs])
+            loss.backward()
+            opt.step()
+
+    def evaluate() -> float:
+        with torch.no_grad():
+            return mean_loss(model(Xt).numpy(), y)
+
+    return run, evaluate
+
+
+def contender_sklearn(case, X, y, weights):
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    # Same sizes, batches in order (shuffle=False), plain SGD or Adam; its own initial weights
+    # (scikit-learn has no way to pass them), so its loss is not compared.
+    kwargs = dict(hidden_layer_sizes=case.sizes[1:-1], activation="relu", alpha=0.0,
+                  batch_size=case.batch_size, learning_rate_init=case.lr, max_iter=1,
+                  shuffle=False, random_state=0, tol=0.0)
+    if case.optimizer == "sgd":
+        kwargs.update(solver="sgd", momentum=0.0, nesterovs_momentum=False)
+    else:
+        kwargs.update(solver="adam")
+    clf = MLPClassifier(**kwargs)
+
+    def run() -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X, y)
+
+    return run, lambda: float("nan")
+
+
+def contender_textbook(case, X, y, weights):
+    """The plain loop most tutorials write: new arrays everywhere, one-hot targets, float64 constants."""
+    params = [(W.copy(), b.copy()) for W, b in weights]
+    bs = case.batch_size
+    n_classes = case.sizes[-1]
+    adam_state = [[np.zeros_like(W), np.zeros_like(W), np.zeros_like(b), np.zeros_like(b)] for W, b in params]
+    step = [0]
+
+    def forward(xb):
+        acts = [xb]
+        for i, (W, b) in enumerate(params):
+            z = acts[-1] @ W + b
+            acts.append(np.maximum(z, 0) if i < len(params) - 1 else z)
+        return acts
+
+    def run() -> None:
+        for start in range(0, len(X), bs):
+            xb, yb = X[start:start + bs], y[start:start + bs]
+            acts = forward(xb)
+            z = acts[-1]
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            p = e / e.sum(axis=1, keepdims=True)
+            onehot = np.eye(n_classes, dtype=X.dtype)[yb]
+            g = (p - onehot) / len(xb)
+            grads = []
+            for i in range(len(params) - 1, -1, -1):
+                W, _ = params[i]
+                grads.append((acts[i].T @ g, g.sum(axis=0)))
+                g = g @ W.T
+                if i > 0:
+                    g = g * (acts[i] > 0)
+            grads.reverse()
+            step[0] += 1
+            for (W, b), (dW, db), st in zip(params, grads, adam_state):
+                if case.optimizer == "sgd":
+                    W -= case.lr * dW
+                    b -= case.lr * db
+                else:
+                    t = step[0]
+                    for k, (P, dP) in enumerate(((W, dW), (b, db))):
+                        m, v = st[2 * k], st[2 * k + 1]
+                        m[...] = 0.9 * m + 0.1 * dP
+                        v[...] = 0.999 * v + 0.001 * dP * dP
+                        P -= case.lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+
+    return run, lambda: mean_loss(forward(X)[-1], y)
+
+
+CONTENDERS: dict[str, Callable] = {
+    "nbfromscratch fit": contender_nbf_fit,
+    "nbfromscratch loop": contender_nbf_loop,
+    "pytorch": contender_torch,
+    "scikit-learn": contender_sklearn,
+    "textbook numpy": contender_textbook,
+}
+
+
+def available_contenders() -> tuple[list[str], dict[str, str]]:
+    skipped = {}
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        skipped["pytorch"] = "torch is not installed (pip install '.[bench]')"
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        skipped["scikit-learn"] = "scikit-learn is not installed (pip install '.[bench]')"
+    return [c for c in CONTENDERS if c not in skipped], skipped
+
+
+# --------------------------------------------------------------------------------------
+# Measurement
+# --------------------------------------------------------------------------------------
+@dataclass
+class Result:
+    case: Case
+    contender: str
+    times: list[float] = field(default_factory=list)
+    loss: float = float("nan")
+    peak_mb: float = float("nan")
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+    def samples_per_s(self, t: float) -> float:
+        return self.case.n_samples / t
+
+
+def gemm_peak(dtype: Any, n: int = 2048, repeats: int = 3) -> float:
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n)).astype(dtype)
+    b = rng.standard_normal((n, n)).astype(dtype)
+    a @ b  # warm up
+    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2.0 * n**3 / best / 1e9
+
+
+def _timed(f: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    f()
+    return time.perf_counter() - start
+
+
+def peak_memory_mb(make: Callable, case, X, y, weights) -> float:
+    """Peak memory NumPy allocates during one epoch (tracemalloc sees NumPy's buffers).
+
+    PyTorch's CPU allocator is invisible to tracemalloc, so it is not measured this way.
+    """
+    run, _ = make(case, X, y, weights)
+    tracemalloc.start()
+    run()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+def environment() -> list[str]:
+    lines = [
+        f"date: {_dt.datetime.now().isoformat(timespec='seconds')}",
+        f"machine: {platform.machine()}, {os.cpu_count()} logical cores, {platform.processor() or 'cpu'}",
+        f"python {platform.python_version()}, numpy {np.__version__}, nbfromscratch {getattr(nbf, '__version__', '?')}",
+        "OPENBLAS_CORETYPE=" + os.environ.get("OPENBLAS_CORETYPE", "(unset)")
+        + ", OPENBLAS_L2_SIZE=" + os.environ.get("OPENBLAS_L2_SIZE", "(unset)"),
+    ]
+    try:
+        from threadpoolctl import threadpool_info
+
+        for info in threadpool_info():
+            lines.append(
+                f"threadpool: {info.get('internal_api')} {info.get('version')} "
+                f"kernel={info.get('architecture')} threads={info.get('num_threads')} ({info.get('prefix')})"
+            )
+    except ImportError:
+        lines.append("threadpoolctl not installed: BLAS kernel unknown")
+    try:
+        import torch
+
+        lines.append(f"torch {torch.__version__}, threads={torch.get_num_threads()}")
+    except ImportError:
+        pass
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="6,000 samples instead of 60,000")
+    parser.add_argument("--csv", type=Path, default=HERE / "results" / "latest.csv")
+    parser.add_argument("--only", nargs="*", default=None, help="case names to run (default: all)")
+    args = parser.parse_args(argv)
+
+    threads = os.cpu_count() or 1
+    try:
+        import torch
+
+        torch.set_num_threads(threads)
+    except ImportError:
+        pass
+
+    n_big = 6_000 if args.quick else 60_000
+    cases = [
+        Case("mnist-shaped sgd float32", (784, 256, 128, 10), "sgd", np.float32, n_big),
+        Case("mnist-shaped adam float32", (784, 256, 128, 10), "adam", np.float32, n_big),
+        Case("mnist-shaped sgd float64", (784, 256, 128, 10), "sgd", np.float64, n_big),
+        Case("mnist-shaped adam float64", (784, 256, 128, 10), "adam", np.float64, n_big),
+        Case("digits sgd float32", (64, 32, 10), "sgd", np.float32, 1797, batch_size=32, data="digits"),
+        Case("digits adam float64", (64, 32, 10), "adam", np.float64, 1797, batch_size=32, data="digits"),
+    ]
+    if args.only:
+        cases = [c for c in cases if c.name in args.only]
+
+    names, skipped = available_contenders()
+    print("\n".join(environment()))
+    for name, why in skipped.items():
+        print(f"SKIPPED {name}: {why}")
+    peaks = {np.dtype(dt).name: gemm_peak(dt) for dt in (np.float32, np.float64)}
+    print("NumPy GEMM peak (2048x2048): " + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in peaks.items()))
+    print()
+
+    rows = []
+    for case in cases:
+        X, y = make_data(case)
+        weights = initial_weights(case)
+        results = {name: Result(case, name) for name in names}
+        for name in names:  # one untimed warm-up epoch each (imports, BLAS thread start-up)
+            CONTENDERS[name](case, X[: 10 * case.batch_size], y[: 10 * case.batch_size], weights)[0]()
+        for _ in range(args.repeats):
+            for name in names:  # alternate contenders within each repeat
+                run, evaluate = CONTENDERS[name](case, X, y, weights)
+                results[name].times.append(_timed(run))
+                results[name].loss = evaluate()
+        for name in names:
+            if name != "pytorch":
+                results[name].peak_mb = peak_memory_mb(CONTENDERS[name], case, X, y, weights)
+
+        torch_sps = results["pytorch"].samples_per_s(results["pytorch"].median) if "pytorch" in results else float("nan")
+        print(f"== {case.name}: {case.n_samples} samples, {'-'.join(map(str, case.sizes))}, batch {case.batch_size}, "
+              f"{args.repeats} repeats")
+        print(f"   {'contender':20s} {'samples/s (median)':>18s} {'min-max':>19s} {'vs torch':>9s} "
+              f"{'GFLOP/s':>8s} {'% peak':>7s} {'loss':>8s} {'peak MB':>8s}")
+        for name in names:
+            r = results[name]
+            sps = r.samples_per_s(r.median)
+            lo, hi = r.samples_per_s(max(r.times)), r.samples_per_s(min(r.times))
+            gflops = case.flops_per_epoch() / r.median / 1e9
+            peak = peaks[case.dtype_name]
+            ratio = sps / torch_sps
+            print(f"   {name:20s} {sps:18,.0f} {lo:9,.0f}-{hi:<9,.0f} {ratio:8.2f}x {gflops:8.1f} "
+                  f"{100 * gflops / peak:6.0f}% {r.loss:8.4f} {r.peak_mb:8.1f}")
+            rows.append({
+                "case": case.name, "contender": name, "dtype": case.dtype_name, "optimizer": case.optimizer,
+                "n_samples": case.n_samples, "batch_size": case.batch_size, "repeats": args.repeats,
+                "median_s": round(r.median, 5), "min_s": round(min(r.times), 5), "max_s": round(max(r.times), 5),
+                "samples_per_s": round(sps, 1), "ratio_vs_torch": round(ratio, 3),
+                "gflops": round(gflops, 2), "gemm_peak_gflops": round(peak, 2),
+                "loss_after_epoch": round(r.loss, 6), "peak_mb": round(r.peak_mb, 2),
+            })
+        if "pytorch" in results:
+            for name in ("nbfromscratch fit", "nbfromscratch loop"):
+                a, b = results[name].loss, results["pytorch"].loss
+                same = f"{a:.3g}" == f"{b:.3g}"
+                print(f"   loss after one epoch, {name} vs pytorch: {a:.6f} vs {b:.6f} "
+                      f"({'equal' if same else 'DIFFERENT'} to 3 significant digits)")
+        print()
+
+    args.csv.parent.mkdir(parents=True, exist_ok=True)
+    with open(args.csv, "w", newline="") as f:
+        f.write("# " + " | ".join(environment()) + "\n")
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"results written to {args.csv}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

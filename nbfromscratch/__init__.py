@@ -1,0 +1,170 @@
+"""nbfromscratch: the neural-network library the book *Neural Networks from Scratch* derives.
+
+Everything is plain NumPy, batch-first (``X`` has shape ``(n_samples, n_features)``), with
+PyTorch's names for the building blocks and scikit-learn's for the estimators::
+
+    import nbfromscratch as nb
+
+    model = nb.Sequential(nb.Linear(2, 32, rng=0), nb.ReLU(), nb.Linear(32, 2, rng=1))
+    history = nb.fit(model, nb.CrossEntropyLoss(), nb.Adam(model.parameters(), lr=1e-2),
+                     X, y, epochs=30, rng=0)
+
+or simply ``nb.MLPClassifier().fit(X, y)``. The functions of chapters 2-4 live in
+``nb.functional`` (also ``nb.F``). Importing the package imports NumPy only; pandas and
+tqdm are loaded by :func:`fit`, matplotlib/seaborn by the plotting helpers and
+scikit-learn by :func:`load_digits`.
+"""
+
+from __future__ import annotations
+
+from . import data, functional, gradcheck, init, io, layers, losses, metrics, optim, plotting
+from . import functional as F
+from ._source import show_source
+from .data import (
+    Standardizer,
+    iterate_minibatches,
+    load_digits,
+    load_mnist,
+    make_moons,
+    make_sinc,
+    one_hot,
+    train_test_split,
+)
+from .estimators import MLPClassifier, MLPRegressor
+from .exceptions import (
+    BackwardBeforeForwardError,
+    DataFileError,
+    DTypeError,
+    EmptyInputError,
+    LabelError,
+    NBFSError,
+    NonFiniteError,
+    NotFittedError,
+    ShapeError,
+    UnknownNameError,
+    WeightsFileError,
+)
+from .gradcheck import GradCheckResult, check_gradients, numerical_gradient, relative_error
+from .io import load, load_weights, save
+from .layers import (
+    Dropout,
+    Identity,
+    LeakyReLU,
+    Linear,
+    Module,
+    Parameter,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    get_activation,
+    layer_from_config,
+)
+from .losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
+from .metrics import accuracy, confusion_matrix, mean_squared_error, r2_score
+from .optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop, get_optimizer
+from .plotting import (
+    plot_confusion_matrix,
+    plot_decision_boundary,
+    plot_function_and_derivative,
+    plot_history,
+    plot_regression,
+    use_book_style,
+)
+from .training import evaluate, fit, predict
+
+__version__ = "0.1.0"
+
+__all__ = [
+    # submodules
+    "F",
+    "functional",
+    "init",
+    "layers",
+    "losses",
+    "optim",
+    "data",
+    "metrics",
+    "gradcheck",
+    "io",
+    "plotting",
+    # layers
+    "Parameter",
+    "Module",
+    "Linear",
+    "ReLU",
+    "LeakyReLU",
+    "Sigmoid",
+    "Tanh",
+    "Softmax",
+    "Identity",
+    "Dropout",
+    "Sequential",
+    "get_activation",
+    "layer_from_config",
+    # losses
+    "Loss",
+    "MSELoss",
+    "CrossEntropyLoss",
+    "BCEWithLogitsLoss",
+    # optimizers
+    "Optimizer",
+    "SGD",
+    "Adagrad",
+    "RMSprop",
+    "Adam",
+    "AdamW",
+    "get_optimizer",
+    # training and estimators
+    "fit",
+    "evaluate",
+    "predict",
+    "MLPClassifier",
+    "MLPRegressor",
+    # data
+    "one_hot",
+    "train_test_split",
+    "iterate_minibatches",
+    "Standardizer",
+    "make_moons",
+    "make_sinc",
+    "load_digits",
+    "load_mnist",
+    # metrics
+    "accuracy",
+    "confusion_matrix",
+    "mean_squared_error",
+    "r2_score",
+    # gradient checking
+    "numerical_gradient",
+    "relative_error",
+    "check_gradients",
+    "GradCheckResult",
+    # saving and loading
+    "save",
+    "load",
+    "load_weights",
+    # plotting
+    "use_book_style",
+    "plot_function_and_derivative",
+    "plot_decision_boundary",
+    "plot_regression",
+    "plot_history",
+    "plot_confusion_matrix",
+    # exceptions
+    "NBFSError",
+    "ShapeError",
+    "DTypeError",
+    "LabelError",
+    "EmptyInputError",
+    "NonFiniteError",
+    "BackwardBeforeForwardError",
+    "UnknownNameError",
+    "NotFittedError",
+    "WeightsFileError",
+    "DataFileError",
+    # book tooling
+    "show_source",
+    "__version__",
+]

@@ -1,0 +1,210 @@
+"""Activation layers: ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, Identity.
+
+Derived in chapter 2, *Differentiable functions* (``chapters/02_differentiable_functions``),
+chapter 3, *Softmax* (``chapters/03_softmax``) and chapter 5, *Backpropagation*
+(``chapters/05_backpropagation``).
+
+Each layer is elementwise (Softmax: row-wise), has no parameters, keeps the dtype of its
+input, and caches in ``forward`` exactly what its ``backward`` reads: the input for
+ReLU/LeakyReLU/Softmax, the output for Sigmoid/Tanh (their derivatives are cheapest in
+terms of the output).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import functional as F
+from .._validation import check_choice, check_grad_output, check_layer_input, describe
+from ..exceptions import BackwardBeforeForwardError
+from .module import Module
+from .registry import register_layer
+
+__all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "Identity", "get_activation"]
+
+
+class _Activation(Module):
+    """Shared plumbing: the cache and the checks of ``backward``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._cache: np.ndarray | None = None
+
+    def _cached(self, grad_output: np.ndarray) -> np.ndarray:
+        """What forward cached, after checking that ``grad_output`` matches it."""
+        cache = self._cache
+        if cache is None:
+            raise BackwardBeforeForwardError(f"{describe(self)}: backward() called before forward()")
+        check_grad_output(grad_output, cache.shape, cache.dtype, self)
+        return cache
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments as a JSON-able dict; see ``layer_from_config``."""
+        return {"type": type(self).__name__}
+
+
+@register_layer
+class ReLU(_Activation):
+    """``max(x, 0)`` elementwise. Input any shape ``(n, ...)``; output same shape and dtype.
+
+    Derived in chapter 2, *Differentiable functions* (``chapters/02_differentiable_functions``).
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        check_layer_input(x, self, ndim=None)
+        self._cache = x
+        return np.maximum(x, 0)
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        x = self._cached(grad_output)
+        # dL/dx = G * 1[x > 0]: a mask on the INPUT (chapter 5; derivative 0 at x == 0)
+        return grad_output * (x > 0)
+
+
+@register_layer
+class LeakyReLU(_Activation):
+    """``x`` where ``x > 0`` else ``negative_slope * x``. Input any shape; output same shape.
+
+    Derived in chapter 2, *Differentiable functions* (``chapters/02_differentiable_functions``).
+
+    Parameters
+    ----------
+    negative_slope : float
+        Slope for negative inputs.
+    """
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        self.negative_slope = float(negative_slope)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        check_layer_input(x, self, ndim=None)
+        self._cache = x
+        return F.leaky_relu(x, self.negative_slope)
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        x = self._cached(grad_output)
+        # dL/dx = G where x > 0, G * negative_slope elsewhere   (chapter 2)
+        return np.where(x > 0, grad_output, grad_output * self.negative_slope)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"type": "LeakyReLU", "negative_slope": self.negative_slope}
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+@register_layer
+class Sigmoid(_Activation):
+    """Logistic sigmoid ``1 / (1 + exp(-x))`` (overflow-free). Input any shape; output same.
+
+    Derived in chapter 2, *Differentiable functions* (``chapters/02_differentiable_functions``).
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        check_layer_input(x, self, ndim=None)
+        s = F.sigmoid(x)
+        self._cache = s
+        return s
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        s = self._cached(grad_output)
+        # dL/dx = G * s * (1 - s), from the cached output s   (chapter 2)
+        return grad_output * s * (1 - s)
+
+
+@register_layer
+class Tanh(_Activation):
+    """Hyperbolic tangent. Input any shape; output same shape and dtype.
+
+    Derived in chapter 2, *Differentiable functions* (``chapters/02_differentiable_functions``).
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        check_layer_input(x, self, ndim=None)
+        t = np.tanh(x)
+        self._cache = t
+        return t
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        t = self._cached(grad_output)
+        # dL/dx = G * (1 - t^2), from the cached output t   (chapter 2)
+        return grad_output * (1 - t * t)
+
+
+@register_layer
+class Softmax(_Activation):
+    """Row-wise softmax. Input ``(n, m)`` logits; output ``(n, m)`` probabilities.
+
+    Its backward multiplies by the full ``(n, m, m)`` Jacobian, as chapter 3 derives it;
+    this is O(m^2) per row, so for training put the softmax inside
+    :class:`~nbfromscratch.losses.CrossEntropyLoss` instead (fused gradient ``p - y``),
+    or see :func:`nbfromscratch.functional.softmax_vjp` for the O(m) product.
+
+    Derived in chapter 3, *Softmax* (``chapters/03_softmax``).
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        check_layer_input(x, self, ndim=2)
+        self._cache = x
+        return F.softmax(x, axis=-1)
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        x = self._cached(grad_output)
+        jac = F.softmax_jacobian(x)  # (n, m, m), J[k, i, j] = ds_i / dx_j
+        # dL/dx_j = sum_i G_i J_ij, row by row: dL/dx = G J   (chapter 3)
+        return (grad_output[:, None, :] @ jac)[:, 0, :]
+
+
+@register_layer
+class Identity(_Activation):
+    """Returns its input unchanged (a placeholder, or the output "activation" of a regressor).
+
+    Derived in chapter 6, *Building a network* (``chapters/06_building_a_network``).
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        check_layer_input(x, self, ndim=None)
+        self._cache = x
+        return x
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        self._cached(grad_output)
+        # dL/dx = G
+        return grad_output
+
+
+_ACTIVATIONS: dict[str, type[Module]] = {
+    "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+    "sigmoid": Sigmoid,
+    "logistic": Sigmoid,
+    "tanh": Tanh,
+    "softmax": Softmax,
+    "identity": Identity,
+}
+
+
+def get_activation(name: str) -> Module:
+    """A new activation layer from its name (scikit-learn's names work too: ``"logistic"``).
+
+    Derived in chapter 6, *Building a network* (``chapters/06_building_a_network``).
+
+    Parameters
+    ----------
+    name : str
+        One of ``"relu"``, ``"leaky_relu"``, ``"sigmoid"``/``"logistic"``, ``"tanh"``,
+        ``"softmax"``, ``"identity"``.
+
+    Returns
+    -------
+    Module
+
+    Raises
+    ------
+    UnknownNameError
+        Unknown name; the message lists the valid ones.
+    """
+    return _ACTIVATIONS[check_choice(name, _ACTIVATIONS, "activation")]()

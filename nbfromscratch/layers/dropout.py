@@ -1,0 +1,79 @@
+"""Inverted dropout.
+
+Derived in chapter 8, *Training* (``chapters/08_training``).
+"""
+
+from __future__ import annotations
+
+from numbers import Real
+from typing import Any
+
+import numpy as np
+
+from .._validation import as_rng, check_grad_output, check_layer_input, describe
+from ..exceptions import BackwardBeforeForwardError
+from .module import Module
+from .registry import register_layer
+
+__all__ = ["Dropout"]
+
+
+@register_layer
+class Dropout(Module):
+    """Inverted dropout: in training, zero each element with probability ``p`` and scale
+    the survivors by ``1 / (1 - p)``; in evaluation mode, the identity.
+
+    The scaling keeps ``E[output] = input``, so nothing changes between training and
+    evaluation (no rescaling at test time).
+
+    Derived in chapter 8, *Training* (``chapters/08_training``).
+
+    Parameters
+    ----------
+    p : float
+        Probability of zeroing an element, ``0 <= p < 1``.
+    rng : np.random.Generator, int or None
+        Source of the masks (an int is a seed).
+
+    Shapes
+    ------
+    input any shape ``(n, ...)`` -> output same shape and dtype.
+    """
+
+    def __init__(self, p: float = 0.5, rng: np.random.Generator | int | None = None) -> None:
+        super().__init__()
+        if isinstance(p, bool) or not isinstance(p, Real) or not 0 <= p < 1:
+            raise ValueError(f"Dropout: p must be a number in [0, 1), got {p!r}")
+        self.p: float = float(p)
+        self.rng: np.random.Generator = as_rng(rng)
+        self._mask: np.ndarray | None = None
+        self._seen: tuple[tuple[int, ...], np.dtype] | None = None  # (shape, dtype) of last input
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        check_layer_input(x, self, ndim=None)
+        self._seen = (x.shape, x.dtype)
+        if not self.training or self.p == 0:
+            self._mask = None
+            return x
+        # mask = 1[u >= p] / (1 - p), built in x's dtype inside one buffer
+        mask = self.rng.random(x.shape, dtype=x.dtype)
+        np.greater_equal(mask, self.p, out=mask)
+        mask *= 1 / (1 - self.p)
+        self._mask = mask
+        return x * mask
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        if self._seen is None:
+            raise BackwardBeforeForwardError(f"{describe(self)}: backward() called before forward()")
+        check_grad_output(grad_output, *self._seen, self)
+        if self._mask is None:
+            return grad_output
+        # dL/dx = G * mask: the same mask (and 1/(1-p) scale) as the forward pass   (chapter 8)
+        return grad_output * self._mask
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments as a JSON-able dict (the rng is not saved)."""
+        return {"type": "Dropout", "p": self.p}
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"

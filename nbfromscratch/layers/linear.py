@@ -1,0 +1,179 @@
+"""The fully connected layer ``Y = X W + b``.
+
+Derived in chapter 5, *Backpropagation* (``chapters/05_backpropagation``) and chapter 6,
+*Building a network* (``chapters/06_building_a_network``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._validation import as_rng, check_grad_output, check_layer_input, describe
+from ..exceptions import BackwardBeforeForwardError, DTypeError, ShapeError
+from ..init import INITIALIZERS, Initializer, get_initializer
+from .module import Module, Parameter
+from .registry import register_layer
+
+__all__ = ["Linear"]
+
+
+@register_layer
+class Linear(Module):
+    """Fully connected layer: ``Y = X @ W + b`` (batch-first, like ``torch.nn.Linear``).
+
+    Derived in chapter 5, *Backpropagation* (``chapters/05_backpropagation``).
+
+    Parameters
+    ----------
+    in_features : int
+        Number of input features (columns of ``X``).
+    out_features : int
+        Number of outputs (columns of ``Y``).
+    bias : bool
+        Whether to add a learnable bias ``b``.
+    init : str or callable
+        Weight initialiser: a name from :data:`nbfromscratch.init.INITIALIZERS`
+        (``"he_normal"``, ``"xavier_uniform"``, ...) or ``f(shape, rng=..., dtype=...)``.
+        The bias always starts at zero.
+    rng : np.random.Generator, int or None
+        Randomness of the initialiser (an int is a seed).
+    dtype : float32 or float64
+        dtype of the parameters; the layer only accepts input of this dtype.
+
+    Attributes
+    ----------
+    weight : Parameter, shape (in_features, out_features)
+    bias : Parameter, shape (out_features,), or None
+
+    Shapes
+    ------
+    input ``(n, in_features)`` -> output ``(n, out_features)``.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        init: str | Initializer = "he_normal",
+        rng: np.random.Generator | int | None = None,
+        dtype: Any = np.float64,
+    ) -> None:
+        super().__init__()
+        for arg, value in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ShapeError(f"Linear: {arg} must be a positive int, got {value!r}")
+        self.in_features = int(in_features)
+        self.out_features = int(out_features)
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            raise DTypeError(f"Linear: dtype must be float32 or float64, got {dtype}")
+        initializer = get_initializer(init)
+        # Recorded for get_config(); a custom callable has no name to record.
+        self._init_name: str | None = (
+            init.lower() if isinstance(init, str)
+            else next((k for k, f in INITIALIZERS.items() if f is init), None)
+        )
+        shape = (self.in_features, self.out_features)
+        w = np.asarray(initializer(shape, rng=as_rng(rng), dtype=dtype))
+        if w.shape != shape or w.dtype != dtype:
+            raise ShapeError(
+                f"Linear: initializer returned shape {w.shape} dtype {w.dtype}, "
+                f"expected shape {shape} dtype {dtype}"
+            )
+        self.weight = Parameter(w)
+        self.bias = Parameter(np.zeros(self.out_features, dtype=dtype)) if bias else None
+        self._x: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Compute ``X @ W + b``.
+
+        Parameters
+        ----------
+        x : ndarray, shape (n, in_features), same dtype as the weights
+
+        Returns
+        -------
+        ndarray, shape (n, out_features)
+
+        Raises
+        ------
+        ShapeError
+            ``x`` is not 2-D or has the wrong number of features.
+        DTypeError
+            ``x`` is not a float array of the layer's dtype.
+        """
+        check_layer_input(x, self, self.in_features, self.weight.data.dtype)
+        self._x = x
+        out = x @ self.weight.data
+        if self.bias is not None:
+            out += self.bias.data  # in place on the fresh product: no second (n, out) array
+        return out
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        """Accumulate ``dL/dW`` and ``dL/db``; return ``dL/dX``.
+
+        Parameters
+        ----------
+        grad_output : ndarray, shape (n, out_features)
+            ``G = dL/dY``.
+
+        Returns
+        -------
+        ndarray, shape (n, in_features)
+            ``dL/dX``.
+        """
+        x = self._x
+        if x is None:
+            raise BackwardBeforeForwardError(f"{describe(self)}: backward() called before forward()")
+        check_grad_output(grad_output, (x.shape[0], self.out_features), x.dtype, self)
+        # dL/dW = X^T G   (chapter 5): summed over the batch by the matrix product.
+        self.weight.grad += x.T @ grad_output
+        if self.bias is not None:
+            # dL/db = sum over the batch of G   (chapter 5)
+            self.bias.grad += grad_output.sum(axis=0)
+        # dL/dX = G W^T   (chapter 5)
+        return grad_output @ self.weight.data.T
+
+    def backward_params(self, grad_output: np.ndarray) -> None:
+        """Accumulate ``dL/dW`` and ``dL/db`` like :meth:`backward`, but skip ``dL/dX``.
+
+        For the first layer of a network (its input is data) the product ``G W^T`` is
+        wasted work: as many FLOPs as ``X^T G``. :func:`~nbfromscratch.fit` uses this.
+
+        Parameters
+        ----------
+        grad_output : ndarray, shape (n, out_features)
+            ``G = dL/dY``.
+        """
+        x = self._x
+        if x is None:
+            raise BackwardBeforeForwardError(f"{describe(self)}: backward() called before forward()")
+        check_grad_output(grad_output, (x.shape[0], self.out_features), x.dtype, self)
+        # dL/dW = X^T G and dL/db = sum over the batch of G, as in backward()   (chapter 5)
+        self.weight.grad += x.T @ grad_output
+        if self.bias is not None:
+            self.bias.grad += grad_output.sum(axis=0)
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments as a JSON-able dict (no weights); see ``layer_from_config``."""
+        config: dict[str, Any] = {
+            "type": "Linear",
+            "in_features": self.in_features,
+            "out_features": self.out_features,
+            "bias": self.bias is not None,
+        }
+        if self._init_name is not None:
+            config["init"] = self._init_name
+        config["dtype"] = self.weight.data.dtype.name
+        return config
+
+    def extra_repr(self) -> str:
+        text = f"in_features={self.in_features}, out_features={self.out_features}"
+        if self.bias is None:
+            text += ", bias=False"
+        if self.weight.data.dtype != np.float64:
+            text += f", dtype={self.weight.data.dtype.name}"
+        return text

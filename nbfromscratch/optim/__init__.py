@@ -1,0 +1,56 @@
+"""Gradient-descent optimizers: SGD (with momentum), Adagrad, RMSprop, Adam and AdamW.
+
+Derived in chapter 7, *Optimizers* (``chapters/07_optimizers``).
+
+Every update rule is exactly the pseudo-code of the PyTorch ``torch.optim`` documentation,
+so a model trained here and one trained with PyTorch from the same weights follow the same
+path (up to floating-point rounding).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..exceptions import UnknownNameError
+from ..layers.module import Parameter
+from .adam import Adam, AdamW
+from .adaptive import Adagrad, RMSprop
+from .base import Optimizer
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "get_optimizer"]
+
+
+_OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "sgd": SGD,
+    "adagrad": Adagrad,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+    "adamw": AdamW,
+}
+
+
+def get_optimizer(name: str, params: Iterable[Parameter], **kwargs: Any) -> Optimizer:
+    """Build an optimizer from its name (case-insensitive), e.g. ``"adam"``.
+
+    Derived in chapter 7, *Optimizers* (``chapters/07_optimizers``).
+
+    Parameters
+    ----------
+    name : {"sgd", "adagrad", "rmsprop", "adam", "adamw"}
+    params : iterable of Parameter
+    **kwargs
+        Hyperparameters of that optimizer (``lr=...``, ``momentum=...``).
+
+    Raises
+    ------
+    UnknownNameError
+        If ``name`` is not one of the names above.
+    """
+    key = name.lower() if isinstance(name, str) else name
+    if key not in _OPTIMIZERS:
+        raise UnknownNameError(
+            f"unknown optimizer {name!r}; valid names: {', '.join(sorted(_OPTIMIZERS))}"
+        )
+    return _OPTIMIZERS[key](params, **kwargs)

@@ -1,0 +1,122 @@
+"""Adam and AdamW (decoupled weight decay), exactly as in ``torch.optim``.
+
+Derived in chapter 7, *Optimizers* (``chapters/07_optimizers``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+from ..layers.module import Parameter
+from .base import Optimizer, check_betas, check_nonnegative
+
+__all__ = ["Adam", "AdamW"]
+
+
+class Adam(Optimizer):
+    r"""Adam: momentum on the gradient and on its square, with bias correction.
+
+    Derived in chapter 7, *Optimizers* (``chapters/07_optimizers``).
+
+    ::
+
+        g_t = grad + weight_decay * theta              (if weight_decay != 0)
+        m_t = beta1 * m_{t-1} + (1 - beta1) * g_t
+        v_t = beta2 * v_{t-1} + (1 - beta2) * g_t**2
+        m^_t = m_t / (1 - beta1**t);   v^_t = v_t / (1 - beta2**t)
+        theta_t = theta_{t-1} - lr * m^_t / (sqrt(v^_t) + eps)
+
+    Parameters
+    ----------
+    params : iterable of Parameter
+    lr : float, default 1e-3
+    betas : (float, float), default (0.9, 0.999)
+    eps : float, default 1e-8
+    weight_decay : float, default 0
+        L2 penalty added to the gradient (for decoupled decay use :class:`AdamW`).
+    """
+
+    #: AdamW sets this: decay the weights directly instead of adding to the gradient.
+    _decoupled = False
+
+    _hyperparameter_names = ("lr", "betas", "eps", "weight_decay")
+
+    def __init__(
+        self,
+        params: Iterable[Parameter],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params)
+        name = type(self).__name__
+        self.lr = check_nonnegative(lr, "lr", name)
+        self.betas = check_betas(betas, name)
+        self.eps = check_nonnegative(eps, "eps", name)
+        self.weight_decay = check_nonnegative(weight_decay, "weight_decay", name)
+
+    def _update(self, p: Parameter, state: dict[str, np.ndarray], t: int) -> None:
+        if "exp_avg" not in state:
+            state["exp_avg"] = np.zeros_like(p.data)
+            state["exp_avg_sq"] = np.zeros_like(p.data)
+        scratch, m, v = state["scratch"], state["exp_avg"], state["exp_avg_sq"]
+        beta1, beta2 = self.betas
+        if self._decoupled:
+            # AdamW: theta <- theta - lr * wd * theta, before (and apart from) the Adam step.
+            if self.weight_decay != 0:
+                p.data *= 1.0 - self.lr * self.weight_decay
+            g = p.grad
+        else:
+            g = self._grad(p, state, self.weight_decay)
+        m *= beta1
+        np.multiply(g, 1.0 - beta1, out=scratch)
+        m += scratch
+        v *= beta2
+        np.multiply(g, g, out=scratch)
+        scratch *= 1.0 - beta2
+        v += scratch
+        bias_correction1 = 1.0 - beta1**t
+        bias_correction2 = 1.0 - beta2**t
+        # sqrt(v^_t) = sqrt(v_t) / sqrt(1 - beta2**t): no need to materialise v^_t.
+        np.sqrt(v, out=scratch)
+        scratch /= math.sqrt(bias_correction2)
+        scratch += self.eps
+        np.divide(m, scratch, out=scratch)
+        scratch *= self.lr / bias_correction1
+        p.data -= scratch
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter).
+
+    Derived in chapter 7, *Optimizers* (``chapters/07_optimizers``).
+
+    ::
+
+        theta_t = theta_{t-1} - lr * weight_decay * theta_{t-1}
+        then the Adam step of :class:`Adam` on the raw gradient (no L2 term in g_t)
+
+    Parameters
+    ----------
+    params : iterable of Parameter
+    lr : float, default 1e-3
+    betas : (float, float), default (0.9, 0.999)
+    eps : float, default 1e-8
+    weight_decay : float, default 1e-2
+    """
+
+    _decoupled = True
+
+    def __init__(
+        self,
+        params: Iterable[Parameter],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+    ) -> None:
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)

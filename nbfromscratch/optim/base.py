@@ -1,0 +1,118 @@
+"""The ``Optimizer`` base class shared by every update rule.
+
+Derived in chapter 7, *Optimizers* (``chapters/07_optimizers``).
+
+An optimizer only sees :class:`Parameter` objects: it reads ``p.grad`` (never modifies
+it) and updates ``p.data`` **in place**, so the arrays a model holds stay the same
+objects. State buffers (momentum, squared-gradient averages...) have the dtype of their
+parameter, and each parameter has one scratch array so that a step allocates nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+from ..layers.module import Module, Parameter
+
+__all__ = ["Optimizer"]
+
+
+def check_nonnegative(value: float, name: str, owner: str) -> float:
+    """Return ``value`` as a float, or raise ValueError naming ``owner`` and ``name``."""
+    if not (isinstance(value, (int, float, np.floating, np.integer)) and math.isfinite(value)):
+        raise ValueError(f"{owner}: {name} must be a finite number, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{owner}: {name} must be >= 0, got {value}")
+    return float(value)
+
+
+def check_betas(betas: tuple[float, float], owner: str) -> tuple[float, float]:
+    """Return ``betas`` as two floats in ``[0, 1)``, or raise ValueError naming ``owner``."""
+    if len(betas) != 2:
+        raise ValueError(f"{owner}: betas must be a pair (beta1, beta2), got {betas!r}")
+    for i, beta in enumerate(betas):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"{owner}: betas[{i}] must be in [0, 1), got {beta}")
+    return float(betas[0]), float(betas[1])
+
+
+class Optimizer:
+    """Base class: holds the parameters, their per-parameter state and the step count.
+
+    Derived in chapter 7, *Optimizers* (``chapters/07_optimizers``).
+
+    Parameters
+    ----------
+    params : iterable of Parameter
+        What to optimize, usually ``model.parameters()``.
+
+    Attributes
+    ----------
+    params : list of Parameter
+    state : list of dict
+        ``state[i]`` holds the buffers of ``params[i]`` (e.g. ``"momentum_buffer"``),
+        created on the first :meth:`step`.
+    step_count : int
+        Number of :meth:`step` calls so far (``t`` in the update formulas).
+    """
+
+    #: Attribute names shown by ``repr`` (each subclass lists its hyperparameters).
+    _hyperparameter_names: tuple[str, ...] = ()
+
+    def __init__(self, params: Iterable[Parameter]) -> None:
+        if isinstance(params, Module):
+            raise TypeError(
+                f"{type(self).__name__}: pass model.parameters(), not the model itself"
+            )
+        self.params: list[Parameter] = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        for i, p in enumerate(self.params):
+            if not isinstance(p, Parameter):
+                raise TypeError(
+                    f"{type(self).__name__}: params[{i}] is a {type(p).__name__}, "
+                    "expected a Parameter"
+                )
+        self.state: list[dict[str, np.ndarray]] = [{} for _ in self.params]
+        self.step_count = 0
+
+    def zero_grad(self) -> None:
+        """Set every parameter's gradient to zero (in place)."""
+        for p in self.params:
+            p.zero_grad()
+
+    def step(self) -> None:
+        """Update every parameter in place from its current ``.grad``."""
+        self.step_count += 1
+        for p, state in zip(self.params, self.state):
+            if "scratch" not in state:
+                # One scratch array per parameter: every step reuses it for temporaries.
+                state["scratch"] = np.empty_like(p.data)
+            self._update(p, state, self.step_count)
+
+    def _update(self, p: Parameter, state: dict[str, np.ndarray], t: int) -> None:
+        """Apply step ``t`` (1, 2, ...) of the update rule to one parameter."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _grad(p: Parameter, state: dict[str, np.ndarray], weight_decay: float) -> np.ndarray:
+        """``g_t = grad + weight_decay * theta`` (the L2 penalty's gradient folded in).
+
+        Without weight decay this is ``p.grad`` itself (only read, never written);
+        otherwise a buffer of its own, so that ``state["scratch"]`` stays free.
+        """
+        if weight_decay == 0:
+            return p.grad
+        if "decayed_grad" not in state:
+            state["decayed_grad"] = np.empty_like(p.data)
+        g = state["decayed_grad"]
+        np.multiply(p.data, weight_decay, out=g)
+        g += p.grad
+        return g
+
+    def __repr__(self) -> str:
+        hyper = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._hyperparameter_names)
+        return f"{type(self).__name__}({hyper})"

@@ -1,0 +1,87 @@
+"""Stochastic gradient descent with (Nesterov) momentum, exactly as ``torch.optim.SGD``.
+
+Derived in chapter 7, *Optimizers* (``chapters/07_optimizers``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from ..layers.module import Parameter
+from .base import Optimizer, check_nonnegative
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent, optionally with momentum and Nesterov momentum.
+
+    Derived in chapter 7, *Optimizers* (``chapters/07_optimizers``).
+
+    With :math:`\gamma` = ``lr``, :math:`\mu` = ``momentum``, :math:`\tau` = ``dampening``,
+    :math:`\lambda` = ``weight_decay``::
+
+        g_t = grad + lambda * theta                    (if lambda != 0)
+        b_1 = g_1;  b_t = mu * b_{t-1} + (1 - tau) * g_t   (if mu != 0)
+        g_t = g_t + mu * b_t  (nesterov)   or   g_t = b_t
+        theta_t = theta_{t-1} - gamma * g_t
+
+    Parameters
+    ----------
+    params : iterable of Parameter
+    lr : float, default 1e-3
+    momentum : float, default 0
+    dampening : float, default 0
+    weight_decay : float, default 0
+        L2 penalty added to the gradient.
+    nesterov : bool, default False
+        Requires ``momentum > 0`` and ``dampening == 0``.
+    """
+
+    _hyperparameter_names = ("lr", "momentum", "dampening", "weight_decay", "nesterov")
+
+    def __init__(
+        self,
+        params: Iterable[Parameter],
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
+        super().__init__(params)
+        self.lr = check_nonnegative(lr, "lr", "SGD")
+        self.momentum = check_nonnegative(momentum, "momentum", "SGD")
+        self.dampening = check_nonnegative(dampening, "dampening", "SGD")
+        self.weight_decay = check_nonnegative(weight_decay, "weight_decay", "SGD")
+        if nesterov and (self.momentum <= 0 or self.dampening != 0):
+            raise ValueError("SGD: nesterov=True requires momentum > 0 and dampening = 0")
+        self.nesterov = bool(nesterov)
+
+    def _update(self, p: Parameter, state: dict[str, np.ndarray], t: int) -> None:
+        scratch = state["scratch"]
+        g = self._grad(p, state, self.weight_decay)
+        if self.momentum != 0:
+            if "momentum_buffer" not in state:
+                # b_1 = g_1: the first step has no history to damp.
+                buf = state["momentum_buffer"] = g.copy()
+            else:
+                buf = state["momentum_buffer"]
+                buf *= self.momentum
+                if self.dampening == 0:
+                    buf += g
+                else:
+                    np.multiply(g, 1.0 - self.dampening, out=scratch)
+                    buf += scratch
+            if self.nesterov:
+                # theta -= lr * (g_t + mu * b_t), as two in-place subtractions.
+                np.multiply(g, self.lr, out=scratch)
+                p.data -= scratch
+                np.multiply(buf, self.lr * self.momentum, out=scratch)
+                p.data -= scratch
+                return
+            g = buf
+        np.multiply(g, self.lr, out=scratch)
+        p.data -= scratch

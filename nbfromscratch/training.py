@@ -1,0 +1,362 @@
+"""The training loop: minibatches, forward, loss, backward, optimizer step, repeat.
+
+Derived in chapter 8, *Training* (``chapters/08_training``).
+
+:func:`fit` is the loop the chapter writes by hand, plus what a real run needs: validation
+after each epoch, a history table, a progress bar, early stopping, and an immediate,
+precise error when the loss or a gradient stops being a finite number.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._validation import (
+    as_float,
+    as_rng,
+    check_array,
+    check_finite,
+    check_labels,
+    check_not_empty,
+    check_same_length,
+    describe,
+)
+from .data import iterate_minibatches
+from .exceptions import NonFiniteError
+from .layers.module import Module, Parameter
+from .losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss
+from .optim import Optimizer
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["fit", "evaluate", "predict"]
+
+Callback = Callable[[int, dict[str, float]], Any]
+
+
+def fit(
+    model: Module,
+    loss_fn: Loss,
+    optimizer: Optimizer,
+    X: Any,
+    y: Any,
+    *,
+    epochs: int = 10,
+    batch_size: int = 32,
+    validation_data: tuple[Any, Any] | None = None,
+    shuffle: bool = True,
+    rng: np.random.Generator | int | None = None,
+    progress: bool = True,
+    early_stopping: int | None = None,
+    min_delta: float = 0.0,
+    callbacks: Sequence[Callback] = (),
+) -> pd.DataFrame:
+    """Train ``model`` on ``(X, y)`` with minibatch gradient descent.
+
+    Derived in chapter 8, *Training* (``chapters/08_training``).
+
+    Parameters
+    ----------
+    model : Module
+    loss_fn : Loss
+        E.g. ``CrossEntropyLoss()`` (then accuracy is reported too) or ``MSELoss()``.
+    optimizer : Optimizer
+        Built on ``model.parameters()``.
+    X : array_like, shape (n, n_features)
+        Converted to the model's dtype (the one deliberate conversion).
+    y : array_like, shape (n,) or (n, k)
+        Integer labels for ``CrossEntropyLoss``; otherwise targets, converted to the
+        model's dtype.
+    epochs : int, default 10
+        Passes over the data.
+    batch_size : int, default 32
+    validation_data : (X_val, y_val), optional
+        Evaluated (in eval mode) after every epoch.
+    shuffle : bool, default True
+        One new random permutation of the samples per epoch.
+    rng : Generator, int seed or None
+        Source of the shuffling: the same seed gives bit-identical weights.
+    progress : bool, default True
+        Show a tqdm progress bar over epochs with the latest losses.
+    early_stopping : int, optional
+        Patience: stop when ``val_loss`` has not improved by more than ``min_delta`` for
+        this many epochs, and restore the weights of the best epoch (also when training
+        runs to the end). Needs ``validation_data``.
+    min_delta : float, default 0
+        Smallest decrease of ``val_loss`` that counts as an improvement.
+    callbacks : sequence of callables
+        ``callback(epoch, logs)`` after every epoch, ``logs`` being that epoch's history
+        row as a dict; returning ``True`` stops training.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per epoch: ``epoch``, ``loss`` (batch losses averaged over the epoch,
+        weighted by batch size), ``val_loss`` with ``validation_data``, and
+        ``accuracy``/``val_accuracy`` for classification losses (training accuracy is
+        measured on the fly, as the weights change). ``history.attrs`` holds
+        ``"best_epoch"`` and ``"stopped_early"`` when early stopping is on. The model is
+        left in training mode.
+
+    Raises
+    ------
+    NonFiniteError
+        The loss or a gradient became NaN or infinite. The message names the epoch, the
+        batch and the parameter; the weights keep their values from before that batch.
+    """
+    # Imported here, not at the top: ``import nbfromscratch`` must stay NumPy-only.
+    import pandas as pd
+    from tqdm import tqdm
+
+    dtype = _model_dtype(model)
+    X, y = _prepare_data(model, loss_fn, X, y, dtype, "X", "y")
+    validation = None
+    if validation_data is not None:
+        X_val, y_val = validation_data
+        validation = _prepare_data(model, loss_fn, X_val, y_val, dtype, "X_val", "y_val")
+    _check_options(epochs, batch_size, early_stopping, validation, min_delta)
+    rng = as_rng(rng)
+    named = model.named_parameters()
+    params = [p for _, p in named]
+    n_batches = math.ceil(len(X) / batch_size)
+    classification = _is_classification(loss_fn)
+    best = _BestWeights(early_stopping, min_delta) if early_stopping is not None else None
+    rows: list[dict[str, float]] = []
+
+    # Overflow to inf/NaN is caught below, precisely, as NonFiniteError: NumPy's own
+    # RuntimeWarnings about it would only repeat that less clearly.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
+            tqdm(range(1, epochs + 1), desc="fit", unit="epoch", disable=not progress) as bar:
+        for epoch in bar:
+            model.train()
+            loss_sum, correct = 0.0, 0
+            batches = iterate_minibatches(X, y, batch_size, shuffle=shuffle, rng=rng)
+            for batch, (xb, yb) in enumerate(batches, start=1):
+                for p in params:  # model.zero_grad(), without walking the module tree
+                    p.zero_grad()
+                out = model(xb)
+                loss = loss_fn(out, yb)
+                _check_loss(loss, epoch, batch, n_batches)
+                # The input is data: no layer needs dL/dX of it, so skip that product.
+                model.backward_params(loss_fn.backward())
+                _check_gradients(model, named, epoch, batch, n_batches)  # before the step
+                optimizer.step()
+                loss_sum += loss * len(xb)
+                if classification:
+                    correct += _count_correct(out, yb)
+
+            row: dict[str, float] = {"epoch": epoch, "loss": loss_sum / len(X)}
+            if validation is not None:
+                val = evaluate(model, loss_fn, *validation)
+                _check_loss(val["loss"], epoch)
+                row["val_loss"] = val["loss"]
+            if classification:
+                row["accuracy"] = correct / len(X)
+                if validation is not None:
+                    row["val_accuracy"] = val["accuracy"]
+            rows.append(row)
+            bar.set_postfix({k: f"{v:.4g}" for k, v in row.items() if k != "epoch"}, refresh=False)
+
+            stop = any(callback(epoch, dict(row)) is True for callback in callbacks)
+            if best is not None and best.update(epoch, row["val_loss"], model):
+                stop = True
+            if stop:
+                break
+
+    history = pd.DataFrame(rows)
+    if best is not None:
+        best.restore(model)
+        history.attrs["best_epoch"] = best.epoch
+        history.attrs["stopped_early"] = len(rows) < epochs
+    return history
+
+
+class _BestWeights:
+    """Early-stopping bookkeeping: the best validation loss so far and its weights."""
+
+    def __init__(self, patience: int, min_delta: float) -> None:
+        self.patience, self.min_delta = patience, min_delta
+        self.loss, self.epoch = math.inf, 0
+        self.state: dict[str, np.ndarray] | None = None
+
+    def update(self, epoch: int, val_loss: float, model: Module) -> bool:
+        """Record an epoch's result; ``True`` when patience has run out."""
+        if val_loss < self.loss - self.min_delta:
+            self.loss, self.epoch, self.state = val_loss, epoch, model.state_dict()
+            return False
+        return epoch - self.epoch >= self.patience
+
+    def restore(self, model: Module) -> None:
+        if self.state is not None:
+            model.load_state_dict(self.state)
+
+
+def _check_loss(loss: float, epoch: int, batch: int | None = None, n_batches: int = 0) -> None:
+    if math.isfinite(loss):
+        return
+    if batch is None:
+        raise NonFiniteError(f"fit: the validation loss is {loss} after epoch {epoch}")
+    raise NonFiniteError(
+        f"fit: the loss is {loss} at epoch {epoch}, batch {batch} of {n_batches}; the weights "
+        "keep their values from before this batch (try a smaller learning rate, or check the data)"
+    )
+
+
+def _model_dtype(model: Module) -> np.dtype:
+    dtype = model.dtype
+    if dtype is None:
+        raise ValueError(f"fit: {type(model).__name__} has no parameters to train")
+    return np.dtype(dtype)
+
+
+def _is_positive_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and bool(value >= 1)
+
+
+def _check_options(
+    epochs: int, batch_size: int, early_stopping: int | None, validation: Any, min_delta: float
+) -> None:
+    if not _is_positive_int(epochs):
+        raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}")
+    if not _is_positive_int(batch_size):
+        raise ValueError(f"fit: batch_size must be a positive int, got {batch_size!r}")
+    if early_stopping is not None:
+        if not _is_positive_int(early_stopping):
+            raise ValueError(
+                f"fit: early_stopping is the patience in epochs (a positive int), got {early_stopping!r}"
+            )
+        if validation is None:
+            raise ValueError("fit: early_stopping watches val_loss, so it needs validation_data")
+    if not min_delta >= 0:
+        raise ValueError(f"fit: min_delta must be >= 0, got {min_delta!r}")
+
+
+def _is_classification(loss_fn: Loss) -> bool:
+    return isinstance(loss_fn, (CrossEntropyLoss, BCEWithLogitsLoss))
+
+
+def _prepare_data(
+    model: Module, loss_fn: Loss, X: Any, y: Any, dtype: np.dtype, x_name: str, y_name: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Validate once, at the boundary: 2-D finite X of the model's dtype, matching y."""
+    X = check_array(as_float(X, x_name, dtype=dtype), x_name, ndim=2)
+    check_not_empty(X, x_name)
+    _check_finite_data(X, x_name)
+    y_arr = np.asarray(y)
+    check_same_length(X, y_arr, x_name, y_name)
+    if isinstance(loss_fn, CrossEntropyLoss) and y_arr.ndim == 1:
+        # Labels must index the model's outputs: ask the model how many it has, once.
+        return X, check_labels(y_arr, _n_outputs(model, X), y_name)
+    y_arr = as_float(y_arr, y_name, dtype=dtype)
+    _check_finite_data(y_arr, y_name)
+    return X, y_arr
+
+
+def _check_finite_data(x: np.ndarray, name: str) -> None:
+    """``check_finite`` with a fast path: a finite sum means every element is finite.
+
+    Summing reads the data once and allocates nothing, where ``isfinite(x).all()`` also
+    writes a boolean array as large as ``x``; only a non-finite sum (a NaN or inf, or a
+    finite overflow) pays for the element-wise check and its precise message.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):  # inf - inf, overflow: checked next
+        total = x.sum()
+    if not math.isfinite(total):
+        check_finite(x, name)
+
+
+def _n_outputs(model: Module, X: np.ndarray) -> int:
+    was_training = model.training
+    model.eval()
+    try:
+        return int(model(X[:1]).shape[-1])
+    finally:
+        model.train(was_training)
+
+
+def _count_correct(out: np.ndarray, target: np.ndarray) -> int:
+    """Correct predictions in a batch: arg-max for class scores, logit > 0 for one output."""
+    if out.ndim == 2 and out.shape[1] > 1:
+        labels = target if target.ndim == 1 else target.argmax(axis=1)
+        return int(np.count_nonzero(out.argmax(axis=1) == labels))
+    return int(np.count_nonzero((out.reshape(target.shape) > 0) == (target > 0.5)))
+
+
+def _modules(module: Module) -> Iterator[Module]:
+    yield module
+    for child in module.children():
+        yield from _modules(child)
+
+
+def _check_gradients(
+    model: Module, named: list[tuple[str, Parameter]], epoch: int, batch: int, n_batches: int
+) -> None:
+    """Raise before the optimizer step if any gradient holds a NaN or an infinity."""
+    for name, p in named:
+        # One reduction, no temporary array: a NaN or inf anywhere makes the sum non-finite.
+        # A huge but finite gradient can overflow the sum too, so confirm element-wise.
+        if math.isfinite(p.grad.sum()) or np.isfinite(p.grad).all():
+            continue
+        owner = next(m for m in _modules(model) if any(v is p for v in vars(m).values()))
+        raise NonFiniteError(
+            f"fit: the gradient of parameter '{name}' of {describe(owner)} contains NaN or "
+            f"inf at epoch {epoch}, batch {batch} of {n_batches}; the weights keep their "
+            "values from before this batch (try a smaller learning rate)"
+        )
+
+
+def evaluate(model: Module, loss_fn: Loss, X: Any, y: Any) -> dict[str, float]:
+    """Loss (and accuracy, for classification losses) of ``model`` on a whole data set.
+
+    Derived in chapter 8, *Training* (``chapters/08_training``).
+
+    Runs in evaluation mode (e.g. no dropout) and restores the model's previous mode.
+
+    Parameters
+    ----------
+    model : Module
+    loss_fn : Loss
+    X : array_like, shape (n, n_features)
+    y : array_like, shape (n,) or (n, k)
+
+    Returns
+    -------
+    dict
+        ``{"loss": float}``, plus ``"accuracy"`` for ``CrossEntropyLoss`` and
+        ``BCEWithLogitsLoss``.
+    """
+    out = predict(model, X)
+    y = np.asarray(y)
+    scores = {"loss": loss_fn(out, y)}
+    if _is_classification(loss_fn):
+        scores["accuracy"] = _count_correct(out, y) / len(y)
+    return scores
+
+
+def predict(model: Module, X: Any) -> np.ndarray:
+    """The model's raw outputs (e.g. logits) for ``X``, computed in evaluation mode.
+
+    Derived in chapter 8, *Training* (``chapters/08_training``).
+
+    Parameters
+    ----------
+    model : Module
+    X : array_like, shape (n, n_features)
+        Converted to the model's dtype.
+
+    Returns
+    -------
+    ndarray, shape (n, n_outputs)
+    """
+    X = check_array(as_float(X, "X", dtype=model.dtype), "X", ndim=2)
+    was_training = model.training
+    model.eval()
+    try:
+        return model(X)
+    finally:
+        model.train(was_training)

@@ -1,0 +1,204 @@
+"""Tests for nbfromscratch._validation: the shared input checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nbfromscratch._validation import (
+    as_float,
+    as_rng,
+    check_array,
+    check_choice,
+    check_features,
+    check_finite,
+    check_grad_output,
+    check_labels,
+    check_layer_input,
+    check_not_empty,
+    check_same_dtype,
+    check_same_length,
+    describe,
+)
+from nbfromscratch.exceptions import (
+    DTypeError,
+    EmptyInputError,
+    LabelError,
+    NonFiniteError,
+    ShapeError,
+    UnknownNameError,
+)
+
+
+# -- check_array -----------------------------------------------------------------------------
+def test_check_array_accepts_matching_array_and_lists():
+    x = np.zeros((3, 2))
+    assert check_array(x, "X") is x
+    out = check_array([[1.0, 2.0]], "X")
+    assert isinstance(out, np.ndarray) and out.shape == (1, 2)
+
+
+def test_check_array_wrong_ndim_raises_shape_error_naming_argument():
+    with pytest.raises(ShapeError, match=r"X: expected a 2-D array, got 1-D with shape \(3,\)"):
+        check_array(np.zeros(3), "X")
+
+
+def test_check_array_accepts_any_of_several_ndims():
+    check_array(np.zeros(3), "y", ndim=(1, 2))
+    with pytest.raises(ShapeError, match="1-D or 2-D"):
+        check_array(np.zeros((1, 1, 1)), "y", ndim=(1, 2))
+
+
+def test_check_array_integer_where_float_needed_raises_dtype_error():
+    with pytest.raises(DTypeError, match="X: expected a floating-point array, got dtype int64"):
+        check_array(np.zeros((2, 2), dtype=np.int64), "X")
+
+
+def test_check_array_none_disables_checks():
+    x = np.array(["a", "b"])
+    assert check_array(x, "x", ndim=None, dtype_kind=None) is x
+
+
+# -- layer boundary checks -----------------------------------------------------------------
+def test_check_features_message_names_layer_expected_and_got():
+    with pytest.raises(ShapeError) as err:
+        check_features(np.zeros((10, 5)), 4, "Linear(in_features=4, out_features=3)")
+    assert str(err.value) == (
+        "Linear(in_features=4, out_features=3): expected input of shape (n, 4), got (10, 5)"
+    )
+
+
+def test_check_same_dtype_names_both_dtypes():
+    with pytest.raises(DTypeError, match="float32.*float64"):
+        check_same_dtype(np.zeros(2, np.float32), np.dtype(np.float64), "Layer")
+    check_same_dtype(np.zeros(2), np.dtype(np.float64), "Layer")
+
+
+def test_check_layer_input_rejects_list_int_and_wrong_ndim():
+    with pytest.raises(DTypeError, match="expected a NumPy array, got list"):
+        check_layer_input([[1.0]], "L")
+    with pytest.raises(DTypeError, match="floating-point input, got dtype int32"):
+        check_layer_input(np.zeros((2, 2), np.int32), "L")
+    with pytest.raises(DTypeError, match="bool"):
+        check_layer_input(np.zeros((2, 2), bool), "L")
+    with pytest.raises(ShapeError, match=r"expected input of shape \(n, 3\), got \(3,\)"):
+        check_layer_input(np.zeros(3), "L", n_features=3)
+    with pytest.raises(ShapeError):
+        check_layer_input(np.array(1.0), "L", ndim=None)  # 0-D
+
+
+def test_check_layer_input_passes_good_input():
+    check_layer_input(np.zeros((4, 3), np.float32), "L", n_features=3, dtype=np.dtype(np.float32))
+
+
+def test_check_grad_output_shape_and_dtype():
+    g = np.zeros((2, 3))
+    check_grad_output(g, (2, 3), np.dtype(np.float64), "L")
+    with pytest.raises(ShapeError, match=r"grad_output has shape \(2, 3\).*\(2, 4\)"):
+        check_grad_output(g, (2, 4), np.dtype(np.float64), "L")
+    with pytest.raises(DTypeError, match="float64.*float32"):
+        check_grad_output(g, (2, 3), np.dtype(np.float32), "L")
+
+
+def test_describe_uses_extra_repr_of_objects():
+    class Fake:
+        def extra_repr(self) -> str:
+            return "a=1"
+
+    assert describe(Fake()) == "Fake(a=1)"
+    assert describe("text") == "text"
+
+
+# -- labels ------------------------------------------------------------------------------------
+def test_check_labels_returns_int64_and_accepts_integral_floats_and_bools():
+    assert check_labels([0, 2, 1], 3).dtype == np.int64
+    np.testing.assert_array_equal(check_labels(np.array([0.0, 2.0]), 3), [0, 2])
+    np.testing.assert_array_equal(check_labels(np.array([True, False]), 2), [1, 0])
+
+
+@pytest.mark.parametrize("bad", [[0, 0.5], [0, np.nan], [0, np.inf]])
+def test_check_labels_non_integer_raises_label_error(bad):
+    with pytest.raises(LabelError, match="labels must be integers"):
+        check_labels(np.array(bad), 2)
+
+
+def test_check_labels_strings_raise_label_error():
+    with pytest.raises(LabelError, match="dtype <U"):
+        check_labels(np.array(["cat", "dog"]), 2)
+
+
+def test_check_labels_out_of_range_reports_value_and_index():
+    with pytest.raises(LabelError, match=r"y: labels must be in 0..2, found 3 at index 2"):
+        check_labels([0, 1, 3], 3)
+    with pytest.raises(LabelError, match=r"labels must be >= 0, found -1 at index 1"):
+        check_labels([0, -1])
+
+
+def test_check_labels_2d_raises_shape_error():
+    with pytest.raises(ShapeError, match=r"\(2, 1\)"):
+        check_labels(np.zeros((2, 1), int), 2)
+
+
+def test_check_labels_empty_is_fine():
+    assert check_labels(np.array([], dtype=int), 3).shape == (0,)
+
+
+# -- conversions and data checks -------------------------------------------------------------
+def test_as_float_converts_lists_and_ints_to_float64():
+    out = as_float([[1, 2], [3, 4]], "X")
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, [[1.0, 2.0], [3.0, 4.0]])
+
+
+def test_as_float_keeps_float32_without_copy_and_converts_on_request():
+    x = np.ones(3, np.float32)
+    assert as_float(x, "X") is x
+    assert as_float(x, "X", dtype=np.float64).dtype == np.float64
+
+
+@pytest.mark.parametrize(
+    "bad", [np.array(["a"]), np.array([object()], dtype=object), np.array([1j])]
+)
+def test_as_float_rejects_strings_objects_complex(bad):
+    with pytest.raises(DTypeError, match="X: expected numbers"):
+        as_float(bad, "X")
+
+
+def test_as_float_rejects_ragged_lists_and_bad_target_dtype():
+    with pytest.raises(ShapeError, match="rectangular"):
+        as_float([[1, 2], [3]], "X")
+    with pytest.raises(DTypeError, match="float16"):
+        as_float([1.0], "X", dtype=np.float16)
+
+
+def test_check_finite_reports_count_and_first_index():
+    x = np.array([[1.0, np.nan], [np.inf, 2.0]])
+    with pytest.raises(NonFiniteError, match=r"X contains 2 NaN/inf value\(s\), the first at index \(0, 1\)"):
+        check_finite(x, "X")
+    check_finite(np.ones(3), "X")
+
+
+def test_check_not_empty_and_same_length():
+    with pytest.raises(EmptyInputError, match=r"\(0, 3\)"):
+        check_not_empty(np.zeros((0, 3)), "X")
+    with pytest.raises(ShapeError, match="got 3 and 2"):
+        check_same_length(np.zeros(3), np.zeros(2))
+
+
+def test_check_choice_lists_valid_values():
+    assert check_choice("mean", ("mean", "sum"), "reduction") == "mean"
+    with pytest.raises(UnknownNameError, match="'avg'.*'mean', 'sum'"):
+        check_choice("avg", ("mean", "sum"), "reduction")
+
+
+def test_as_rng_seed_is_reproducible_and_generator_is_shared():
+    a = as_rng(42).random(3)
+    b = np.random.default_rng(42).random(3)
+    np.testing.assert_array_equal(a, b)
+    gen = np.random.default_rng(0)
+    assert as_rng(gen) is gen
+    assert isinstance(as_rng(None), np.random.Generator)
+    with pytest.raises(TypeError, match="rng"):
+        as_rng("seed")
+    with pytest.raises(TypeError):
+        as_rng(True)
