@@ -269,7 +269,8 @@ def plot_history(
     """
     import pandas as pd
 
-    history = pd.DataFrame(history)
+    if not isinstance(history, pd.DataFrame):  # re-wrapping a DataFrame would drop .attrs
+        history = pd.DataFrame(history)
     if metric not in history.columns:
         raise KeyError(f"plot_history: no column {metric!r}; columns are {list(history.columns)}")
     ax = _axes(ax)

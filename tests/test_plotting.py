@@ -113,6 +113,7 @@ def test_history_plots_training_and_validation_curves():
     curves = [line for line in ax.get_lines() if list(line.get_xdata()) == [1, 2, 3]]
     assert [list(c.get_ydata()) for c in curves] == [[1.0, 0.5, 0.25], [1.1, 0.7, 0.6]]
     assert ax.get_yscale() == "log"
+    assert any(line.get_label() == "best epoch (3)" for line in ax.get_lines()), "best epoch not marked"
     assert ax.get_title() == "Loss per epoch"
     assert_labelled(ax)
     acc = plot_history(history, "accuracy")
