@@ -55,6 +55,12 @@ def test_every_notebook_and_page_is_in_the_toc():
     assert not orphans, f"not in _toc.yml, so readers never see them: {orphans}"
 
 
+def test_no_page_is_listed_twice_in_the_toc():
+    entries = toc_entries()
+    twice = sorted({e for e in entries if entries.count(e) > 1})
+    assert not twice, f"listed more than once in _toc.yml: {twice}"
+
+
 def test_chapters_appear_in_the_toc_in_numeric_order():
     numbered = [e for e in toc_entries() if re.match(r"chapters/\d\d_", e)]
     assert numbered == sorted(numbered)
