@@ -22,18 +22,21 @@ from typing import Any
 import numpy as np
 
 from .exceptions import (
+    ArgumentTypeError,
     DTypeError,
     EmptyInputError,
     LabelError,
     NonFiniteError,
+    ParameterError,
     ShapeError,
     UnknownNameError,
 )
 
 __all__ = [
-    "describe", "check_array", "check_features", "check_same_dtype", "check_layer_input",
-    "check_grad_output", "check_labels", "as_float", "check_finite", "check_not_empty",
-    "check_same_length", "check_choice", "as_rng",
+    "describe", "as_array", "check_array", "check_features", "check_same_dtype",
+    "check_layer_input", "check_grad_output", "float_input", "check_labels", "as_float",
+    "check_finite", "check_not_empty", "check_same_length", "check_choice",
+    "check_positive_int", "check_float_dtype", "infer_n_classes", "as_rng",
 ]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -46,6 +49,17 @@ def describe(obj: Any) -> str:
         return obj
     extra = getattr(obj, "extra_repr", None)
     return f"{type(obj).__name__}({extra() if callable(extra) else ''})"
+
+
+def as_array(x: Any, name: str) -> np.ndarray:
+    """``np.asarray(x)`` (no copy for an ndarray), with a ragged nested list reported as
+    :class:`ShapeError` naming ``name`` instead of NumPy's ``ValueError``."""
+    if isinstance(x, np.ndarray):
+        return x
+    try:
+        return np.asarray(x)
+    except (ValueError, TypeError) as err:  # ragged nested lists, odd sequences
+        raise ShapeError(f"{name}: cannot be made into a rectangular array ({err})") from None
 
 
 # -- cheap checks (attribute compares only) ---------------------------------------------
@@ -79,9 +93,11 @@ def check_array(
     ShapeError
         Wrong number of dimensions.
     DTypeError
-        dtype kind not allowed (e.g. integer input where floats are needed).
+        dtype kind not allowed (e.g. integer input where floats are needed). With
+        ``dtype_kind="f"`` only float32 and float64 pass (float16 has too little range:
+        ``exp`` overflows above 11).
     """
-    x = np.asarray(x)
+    x = as_array(x, name)
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if x.ndim not in allowed:
@@ -91,7 +107,16 @@ def check_array(
         wanted = " or ".join(_KIND_NAMES.get(k, k) for k in dtype_kind)
         hint = " (convert deliberately, e.g. x.astype(np.float64))" if dtype_kind == "f" else ""
         raise DTypeError(f"{name}: expected a {wanted} array, got dtype {x.dtype}{hint}")
+    if dtype_kind == "f" and x.dtype.char not in "fd":
+        raise DTypeError(_float_width_message(name, x.dtype))
     return x
+
+
+def _float_width_message(name: str, dtype: np.dtype) -> str:
+    return (
+        f"{name}: expected float32 or float64, got dtype {dtype} "
+        "(convert deliberately, e.g. x.astype(np.float32))"
+    )
 
 
 def check_features(x: np.ndarray, expected: int, layer: Any) -> None:
@@ -125,16 +150,19 @@ def check_layer_input(
 ) -> None:
     """The whole boundary check of a layer's ``forward``, in attribute compares only.
 
-    ``x`` (usually ``(n, n_features)``) must be a float ndarray with ``ndim`` dimensions
-    (``None``: at least 1), ``n_features`` columns and dtype ``dtype`` (``None``: skip
-    that check); otherwise :class:`DTypeError` or :class:`ShapeError` naming ``layer``.
+    ``x`` (usually ``(n, n_features)``) must be a float32 or float64 ndarray with ``ndim``
+    dimensions (``None``: at least 1), ``n_features`` columns, dtype ``dtype`` (``None``:
+    skip that check) and at least one element; otherwise :class:`DTypeError`,
+    :class:`ShapeError` or :class:`EmptyInputError` naming ``layer``.
     """
     if not isinstance(x, np.ndarray):
         raise DTypeError(
             f"{describe(layer)}: expected a NumPy array, got {type(x).__name__} "
             "(convert deliberately with np.asarray(x, dtype=np.float64))"
         )
-    if x.dtype.kind != "f":
+    if x.dtype.char not in "fd":  # float32 ('f') and float64 ('d') only
+        if x.dtype.kind == "f":
+            raise DTypeError(_float_width_message(f"{describe(layer)}: input", x.dtype))
         raise DTypeError(
             f"{describe(layer)}: expected floating-point input, got dtype {x.dtype} "
             "(convert deliberately, e.g. x.astype(np.float64))"
@@ -146,6 +174,8 @@ def check_layer_input(
         check_features(x, n_features, layer)
     if dtype is not None:
         check_same_dtype(x, dtype, layer)
+    if x.size == 0:
+        raise EmptyInputError(f"{describe(layer)}: got an empty input of shape {x.shape}")
 
 
 def check_grad_output(grad_output: Any, shape: tuple[int, ...], dtype: np.dtype, layer: Any) -> None:
@@ -164,6 +194,26 @@ def check_grad_output(grad_output: Any, shape: tuple[int, ...], dtype: np.dtype,
             f"{describe(layer)}.backward: grad_output has dtype {grad_output.dtype}, "
             f"but the forward output had dtype {np.dtype(dtype)}"
         )
+
+
+def float_input(x: Any, name: str) -> np.ndarray:
+    """The input of a function of :mod:`nbfromscratch.functional`, as a float array.
+
+    A float32/float64 ndarray passes untouched (two attribute compares: this runs in the
+    hot path). Python numbers, lists, bool and integer arrays become float64, deliberately
+    and exactly (integers up to 2**53); float16, complex, strings and objects raise
+    :class:`DTypeError`, a ragged list :class:`ShapeError`.
+    """
+    if type(x) is np.ndarray and x.dtype.char in "fd":
+        return x
+    arr = as_array(x, name)
+    if arr.dtype.char in "fd":
+        return arr
+    if arr.dtype.kind in "biu":
+        return arr.astype(np.float64)
+    if arr.dtype.kind == "f":
+        raise DTypeError(_float_width_message(name, arr.dtype))
+    raise DTypeError(f"{name}: expected real numbers, got an array of dtype {arr.dtype}")
 
 
 # -- data checks (run once at fit()/estimator boundaries) --------------------------------
@@ -190,16 +240,24 @@ def check_labels(y: Any, n_classes: int | None = None, name: str = "y") -> np.nd
         ``y`` is not 1-D.
     LabelError
         Non-integral labels, or a label outside ``0 .. n_classes - 1``.
+    ParameterError
+        ``n_classes`` is not a positive int.
     """
-    y = np.asarray(y)
+    if n_classes is not None:
+        check_positive_int(n_classes, "n_classes")
+    y = as_array(y, name)
     if y.ndim != 1:
         raise ShapeError(f"{name}: expected 1-D class labels of shape (n,), got shape {y.shape}")
     kind = y.dtype.kind
     if kind == "f":
-        bad = ~(np.isfinite(y) & (y == np.round(y)))
+        # Integral and within int64 (beyond it the conversion below would be garbage).
+        with np.errstate(invalid="ignore"):
+            bad = ~(np.isfinite(y) & (y == np.round(y)) & (np.abs(y) < np.float64(2.0**62)))
         if bad.any():
             i = int(np.argmax(bad))
             raise LabelError(f"{name}: labels must be integers, found {y[i].item()!r} at index {i}")
+    elif kind == "u" and y.size and y.dtype.itemsize == 8 and int(y.max()) >= 2**63:
+        raise LabelError(f"{name}: label {int(y.max())} is far too large for a class index")
     elif kind not in "iub":
         raise LabelError(
             f"{name}: labels must be integers 0..C-1, got dtype {y.dtype} "
@@ -217,6 +275,27 @@ def check_labels(y: Any, n_classes: int | None = None, name: str = "y") -> np.nd
         valid = "labels must be >= 0" if top is None else f"labels must be in 0..{top}"
         raise LabelError(f"{name}: {valid}, found {bad_value} at index {i}")
     return y
+
+
+#: Inferring more classes than this (and than there are samples) from the largest label
+#: means the labels are not class indices (ids, raw values...), not that there are so many.
+MAX_INFERRED_CLASSES = 1024
+
+
+def infer_n_classes(labels: list[np.ndarray], name: str) -> int:
+    """The number of classes ``labels`` imply (largest label + 1), refusing absurd values.
+
+    ``labels`` are arrays already checked by :func:`check_labels`.
+    """
+    top = max((int(y.max()) for y in labels if y.size), default=-1) + 1
+    n = max((len(y) for y in labels), default=0)
+    if top > max(MAX_INFERRED_CLASSES, n):
+        raise LabelError(
+            f"{name}: the largest label is {top - 1}, which would mean {top} classes for {n} "
+            "samples; labels must be class indices 0..C-1 (map them with "
+            "np.unique(y, return_inverse=True)), or pass n_classes"
+        )
+    return top
 
 
 def as_float(x: Any, name: str, dtype: Any = None) -> np.ndarray:
@@ -243,20 +322,46 @@ def as_float(x: Any, name: str, dtype: Any = None) -> np.ndarray:
         Strings, objects, complex numbers, dates; or ``dtype`` not float32/float64.
     ShapeError
         A ragged nested list that is not a rectangular array.
+    NonFiniteError
+        Finite values too large for ``dtype`` (e.g. 1e39 for float32), which the
+        conversion would turn into infinities.
     """
     if dtype is not None:
-        dtype = np.dtype(dtype)
-        if dtype not in _FLOATS:
-            raise DTypeError(f"{name}: dtype must be float32 or float64, got {dtype}")
-    try:
-        arr = np.asarray(x)
-    except ValueError as err:  # ragged nested lists
-        raise ShapeError(f"{name}: cannot be made into a rectangular array ({err})") from None
+        dtype = check_float_dtype(dtype, name)
+    arr = as_array(x, name)
     if arr.dtype.kind not in "biuf":
         raise DTypeError(f"{name}: expected numbers, got an array of dtype {arr.dtype}")
     if dtype is None:
         dtype = arr.dtype if arr.dtype in _FLOATS else np.dtype(np.float64)
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > dtype.itemsize:
+        _check_fits(arr, dtype, name)  # a narrowing conversion: only here can values overflow
     return arr.astype(dtype, copy=False)
+
+
+def check_float_dtype(dtype: Any, name: str) -> np.dtype:
+    """``np.dtype(dtype)`` if it is float32 or float64, else :class:`DTypeError` naming ``name``."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise DTypeError(f"{name}: dtype must be float32 or float64, got {dtype!r}") from None
+    if dtype not in _FLOATS:
+        raise DTypeError(f"{name}: dtype must be float32 or float64, got {dtype}")
+    return dtype
+
+
+def _check_fits(arr: np.ndarray, dtype: np.dtype, name: str) -> None:
+    """Raise :class:`NonFiniteError` if finite values of ``arr`` overflow ``dtype``."""
+    with np.errstate(invalid="ignore"):
+        too_big = np.abs(arr) > np.finfo(dtype).max
+    too_big &= np.isfinite(arr)
+    if too_big.any():
+        i = np.unravel_index(int(np.argmax(too_big)), arr.shape)
+        where = i[0] if len(i) == 1 else tuple(int(k) for k in i)
+        raise NonFiniteError(
+            f"{name}: {int(too_big.sum())} value(s) are too large for {dtype} (largest "
+            f"{np.finfo(dtype).max:.3g}), the first at index {where}; converting would turn "
+            "them into inf (rescale the data, or use float64)"
+        )
 
 
 def check_finite(x: np.ndarray, name: str) -> None:
@@ -274,11 +379,17 @@ def check_finite(x: np.ndarray, name: str) -> None:
 def check_not_empty(x: np.ndarray, name: str) -> None:
     """Raise :class:`EmptyInputError` if ``x`` has no samples (or no features when 2-D)."""
     if x.size == 0:
-        raise EmptyInputError(f"{name}: expected at least one sample, got shape {x.shape}")
+        what = "sample" if x.ndim == 0 or x.shape[0] == 0 else "feature"
+        raise EmptyInputError(f"{name}: expected at least one {what}, got shape {x.shape}")
 
 
-def check_same_length(x: np.ndarray, y: np.ndarray, x_name: str = "X", y_name: str = "y") -> None:
-    """Raise :class:`ShapeError` unless ``len(x) == len(y)``."""
+def check_same_length(x: Any, y: Any, x_name: str = "X", y_name: str = "y") -> None:
+    """Raise :class:`ShapeError` unless ``len(x) == len(y)`` (both must be arrays of samples)."""
+    for arr, name in ((x, x_name), (y, y_name)):
+        if np.ndim(arr) == 0:
+            raise ShapeError(
+                f"{name}: expected an array with one entry per sample, got a scalar {arr!r}"
+            )
     if len(x) != len(y):
         raise ShapeError(
             f"{x_name} and {y_name} must have the same number of samples, "
@@ -296,6 +407,13 @@ def check_choice(value: Any, choices: Iterable[str], name: str) -> str:
     return value
 
 
+def check_positive_int(value: Any, name: str) -> int:
+    """``value`` as an int if it is a positive integer (not a bool), else :class:`ParameterError`."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ParameterError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
 def as_rng(rng: Any, name: str = "rng") -> np.random.Generator:
     """A ``np.random.Generator`` from ``None`` (fresh entropy), an int seed or a Generator.
 
@@ -305,7 +423,9 @@ def as_rng(rng: Any, name: str = "rng") -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
+        if rng is not None and rng < 0:
+            raise ParameterError(f"{name}: a seed must be >= 0, got {rng}")
         return np.random.default_rng(rng)
-    raise TypeError(
+    raise ArgumentTypeError(
         f"{name}: expected None, an int seed or a np.random.Generator, got {type(rng).__name__}"
     )

@@ -18,16 +18,19 @@ from typing import Any
 import numpy as np
 
 from ._validation import (
+    as_array,
     as_float,
     as_rng,
     check_array,
     check_finite,
     check_labels,
     check_not_empty,
+    check_positive_int,
     check_same_length,
+    infer_n_classes,
 )
 from .datasets import load_digits, make_moons, make_sinc
-from .exceptions import NotFittedError, ShapeError
+from .exceptions import DTypeError, NonFiniteError, NotFittedError, ParameterError, ShapeError
 from .mnist import load_mnist, read_idx
 
 __all__ = [
@@ -56,19 +59,44 @@ def one_hot(y: Any, n_classes: int | None = None, dtype: Any = np.float64) -> np
         Labels in ``0 .. n_classes - 1``.
     n_classes : int, optional
         Number of columns; default ``y.max() + 1``.
-    dtype : float32 or float64, default float64
+    dtype : numeric dtype, default float64
+        Usually float32 or float64 (the dtype of the model's outputs).
 
     Returns
     -------
     ndarray, shape (n, n_classes)
         Row ``i`` is all zeros except a one in column ``y[i]``.
+
+    Raises
+    ------
+    LabelError
+        Labels that are not integers ``0 .. n_classes - 1``.
+    EmptyInputError
+        No labels and no ``n_classes`` to say how many columns.
     """
+    dtype = _numeric_dtype(dtype)
     y = check_labels(y, n_classes)
     if n_classes is None:
-        n_classes = int(y.max(initial=-1)) + 1
-    out = np.zeros((len(y), n_classes), dtype=dtype)
+        check_not_empty(y, "y")  # no labels: the number of classes is unknown
+        n_classes = infer_n_classes([y], "one_hot: y")
+    try:
+        out = np.zeros((len(y), n_classes), dtype=dtype)
+    except MemoryError:
+        raise ParameterError(
+            f"one_hot: {len(y)} x {n_classes} does not fit in memory; is n_classes right?"
+        ) from None
     out[np.arange(len(y)), y] = 1
     return out
+
+
+def _numeric_dtype(dtype: Any) -> np.dtype:
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise DTypeError(f"one_hot: dtype must be a numeric dtype, got {dtype!r}") from None
+    if dtype.kind not in "biuf":
+        raise DTypeError(f"one_hot: dtype must be a numeric dtype, got {dtype}")
+    return dtype
 
 
 def train_test_split(
@@ -98,10 +126,21 @@ def train_test_split(
     -------
     X_train, X_test, y_train, y_test : ndarray
         In scikit-learn's order.
+
+    Raises
+    ------
+    ShapeError
+        ``X`` and ``y`` have different numbers of samples.
+    EmptyInputError
+        No samples.
+    ParameterError
+        ``test_size`` leaves the training or the test part empty.
+    LabelError
+        ``stratify=True`` with ``y`` that are not integer class labels.
     """
-    X, y = np.asarray(X), np.asarray(y)
-    check_not_empty(X, "X")
+    X, y = as_array(X, "X"), as_array(y, "y")
     check_same_length(X, y)
+    check_not_empty(X, "X")
     n = len(X)
     n_test = _test_count(test_size, n)
     rng = as_rng(rng)
@@ -119,9 +158,9 @@ def _test_count(test_size: float | int, n: int) -> int:
     elif isinstance(test_size, (float, np.floating)) and 0.0 < test_size < 1.0:
         n_test = math.ceil(test_size * n)
     else:
-        raise ValueError(f"test_size must be a float in (0, 1) or an int, got {test_size!r}")
+        raise ParameterError(f"test_size must be a float in (0, 1) or an int, got {test_size!r}")
     if not 0 < n_test < n:
-        raise ValueError(
+        raise ParameterError(
             f"test_size={test_size!r} leaves {n_test} test and {n - n_test} training samples "
             f"out of {n}; both parts need at least one"
         )
@@ -176,9 +215,8 @@ def iterate_minibatches(
     X_batch : ndarray, shape (batch_size, ...)
     y_batch : ndarray, shape (batch_size, ...)
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-            or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    check_positive_int(batch_size, "batch_size")
+    X, y = as_array(X, "X"), as_array(y, "y")
     check_same_length(X, y)
     n = len(X)
     if not shuffle:
@@ -214,8 +252,15 @@ class Standardizer:
         X = check_array(as_float(X, "X"), "X", ndim=2)
         check_not_empty(X, "X")
         check_finite(X, "X")
-        self.mean_ = X.mean(axis=0)
-        std = X.std(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+            mean = X.mean(axis=0)
+            std = X.std(axis=0)
+        if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+            raise NonFiniteError(
+                "Standardizer.fit: X's values are so large that their mean or standard "
+                "deviation overflows; rescale X first (e.g. divide by its largest value)"
+            )
+        self.mean_ = mean
         self.scale_ = np.where(std > 0, std, 1).astype(X.dtype)
         return self
 
@@ -227,18 +272,31 @@ class Standardizer:
             raise ShapeError(
                 f"Standardizer was fitted on {len(self.mean_)} features, X has {X.shape[1]}"
             )
+        check_finite(X, "X")
         return X
 
     def transform(self, X: Any) -> np.ndarray:
         """``(X - mean_) / scale_``, same shape and dtype as the fitted data."""
         X = self._check_fitted(X)
-        return (X - self.mean_) / self.scale_
+        with np.errstate(over="ignore", invalid="ignore"):
+            return _no_overflow((X - self.mean_) / self.scale_, "transform")
 
     def inverse_transform(self, X: Any) -> np.ndarray:
         """Undo :meth:`transform`: ``X * scale_ + mean_``."""
         X = self._check_fitted(X)
-        return X * self.scale_ + self.mean_
+        with np.errstate(over="ignore", invalid="ignore"):
+            return _no_overflow(X * self.scale_ + self.mean_, "inverse_transform")
 
     def fit_transform(self, X: Any) -> np.ndarray:
         """:meth:`fit` then :meth:`transform` on the same data."""
         return self.fit(X).transform(X)
+
+
+def _no_overflow(out: np.ndarray, method: str) -> np.ndarray:
+    """``out``, unless finite input overflowed into inf/NaN on the way (then NonFiniteError)."""
+    if not np.isfinite(out).all():
+        raise NonFiniteError(
+            f"Standardizer.{method}: the result overflows (X holds values far outside the "
+            "range the scaler was fitted on); check X"
+        )
+    return out

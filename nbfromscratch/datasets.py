@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_rng
+import math
+from typing import Any
+
+from ._validation import as_rng, check_positive_int
+from .exceptions import ParameterError
 
 __all__ = ["make_moons", "make_sinc", "load_digits"]
 
@@ -42,10 +46,9 @@ def make_moons(
     y : ndarray of int64, shape (n_samples,)
         In random order.
     """
-    if n_samples < 2:
-        raise ValueError(f"make_moons: n_samples must be >= 2, got {n_samples}")
-    if noise < 0:
-        raise ValueError(f"make_moons: noise must be >= 0, got {noise}")
+    if check_positive_int(n_samples, "make_moons: n_samples") < 2:
+        raise ParameterError(f"make_moons: n_samples must be >= 2, got {n_samples}")
+    _check_noise(noise, "make_moons")
     rng = as_rng(rng)
     n_outer = n_samples // 2
     n_inner = n_samples - n_outer
@@ -89,13 +92,14 @@ def make_sinc(
     y : ndarray of float64, shape (n_samples, 1)
         Column-shaped like a network's output, ready for ``MSELoss``.
     """
-    if n_samples < 1:
-        raise ValueError(f"make_sinc: n_samples must be >= 1, got {n_samples}")
-    if noise < 0:
-        raise ValueError(f"make_sinc: noise must be >= 0, got {noise}")
-    low, high = x_range
-    if not low < high:
-        raise ValueError(f"make_sinc: x_range must be (low, high) with low < high, got {x_range}")
+    check_positive_int(n_samples, "make_sinc: n_samples")
+    _check_noise(noise, "make_sinc")
+    try:
+        low, high = (float(v) for v in x_range)
+    except (TypeError, ValueError):
+        raise ParameterError(f"make_sinc: x_range must be two numbers (low, high), got {x_range!r}") from None
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ParameterError(f"make_sinc: x_range must be (low, high) with low < high, got {x_range}")
     rng = as_rng(rng)
     x = np.sort(rng.uniform(low, high, size=n_samples))
     # np.sinc is the normalised sin(pi x) / (pi x); rescaling gives sin(x) / x, and
@@ -104,6 +108,12 @@ def make_sinc(
     if noise > 0:
         y = y + rng.normal(scale=noise, size=n_samples)
     return x[:, None], y[:, None]
+
+
+def _check_noise(noise: Any, who: str) -> None:
+    if isinstance(noise, bool) or not isinstance(noise, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(noise) or noise < 0:
+        raise ParameterError(f"{who}: noise must be a finite number >= 0, got {noise!r}")
 
 
 def load_digits(scale: bool = True) -> tuple[np.ndarray, np.ndarray]:

@@ -1,8 +1,14 @@
 """The exceptions the package raises, so callers can catch exactly what they mean.
 
-Every exception also derives from the built-in exception a NumPy user would expect
-(``ValueError``, ``TypeError``, ``RuntimeError``), so ``except ValueError`` keeps working.
-The book's Troubleshooting appendix lists what causes each and how to fix it.
+Every error the package raises on purpose derives from :class:`NBFSError`, and also from
+the built-in exception a NumPy user would expect (``ValueError``, ``TypeError``,
+``RuntimeError``, ``FloatingPointError``), so ``except ValueError`` keeps working.
+The book's Troubleshooting appendix (``chapters/troubleshooting``) lists what causes each
+and how to fix it.
+
+Not wrapped, because they are not mistakes in the call: ``FileNotFoundError``/``OSError``
+(files and downloads), ``ImportError`` (an optional dependency is missing; the message
+names the pip extra) and ``NotImplementedError`` (a custom ``Module`` without ``forward``).
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ __all__ = [
     "NotFittedError",
     "WeightsFileError",
     "DataFileError",
+    "ParameterError",
+    "ArgumentTypeError",
 ]
 
 
@@ -64,3 +72,19 @@ class WeightsFileError(NBFSError, ValueError):
 
 class DataFileError(NBFSError, ValueError):
     """A downloaded or cached data file fails its checksum or is not in the expected format."""
+
+
+class ParameterError(NBFSError, ValueError):
+    """An option or hyperparameter (not the data) has an invalid value.
+
+    E.g. a negative learning rate, ``batch_size=0``, ``test_size=1.5``, a dropout
+    probability of 1, or ``n_classes=0``.
+    """
+
+
+class ArgumentTypeError(NBFSError, TypeError):
+    """An argument is the wrong kind of object.
+
+    E.g. the model itself passed where ``model.parameters()`` is expected, a function where
+    a layer is expected, or a string where a random generator or seed is expected.
+    """

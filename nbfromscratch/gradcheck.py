@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import as_rng, describe
-from .exceptions import DTypeError
+from ._validation import as_float, as_rng, describe
+from .exceptions import ArgumentTypeError, DTypeError, ShapeError
 from .layers.module import Module
 from .losses import Loss
 
@@ -47,18 +47,32 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: flo
     ndarray, same shape and dtype as ``x``
         ``df/dx_i ~ (f(x + eps e_i) - f(x - eps e_i)) / (2 eps)``.
     """
+    if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
+        raise DTypeError(
+            "numerical_gradient: x must be a float NumPy array (it is perturbed in place), "
+            f"got {type(x).__name__}{'' if not isinstance(x, np.ndarray) else ' of ' + str(x.dtype)}"
+        )
     grad = np.zeros_like(x)
     for idx in np.ndindex(x.shape):
         old = x[idx]
         try:
             x[idx] = old + eps
-            f_plus = float(f(x))
+            f_plus = _scalar(f(x))
             x[idx] = old - eps
-            f_minus = float(f(x))
+            f_minus = _scalar(f(x))
         finally:
             x[idx] = old
         grad[idx] = (f_plus - f_minus) / (2 * eps)
     return grad
+
+
+def _scalar(value: Any) -> float:
+    """``f(x)`` as a float; an array of several numbers is a mistake worth naming."""
+    if np.size(value) != 1:
+        raise ShapeError(
+            f"numerical_gradient: f must return one number, got shape {np.shape(value)}"
+        )
+    return float(np.asarray(value).reshape(()))
 
 
 def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
@@ -80,10 +94,10 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
     float
         0.0 when both are all zeros or empty; ``inf`` if either holds a NaN or an inf.
     """
-    a = np.asarray(analytic, dtype=np.float64)
-    n = np.asarray(numeric, dtype=np.float64)
+    a = as_float(analytic, "relative_error: analytic", dtype=np.float64)
+    n = as_float(numeric, "relative_error: numeric", dtype=np.float64)
     if a.shape != n.shape:
-        raise ValueError(f"relative_error: shapes differ, {a.shape} vs {n.shape}")
+        raise ShapeError(f"relative_error: shapes differ, {a.shape} vs {n.shape}")
     if a.size == 0:
         return 0.0
     if not (np.isfinite(a).all() and np.isfinite(n).all()):
@@ -134,7 +148,12 @@ class GradCheckResult:
         return "\n".join(lines)
 
 
-def _require_float64(array: np.ndarray, what: str) -> None:
+def _require_float64(array: Any, what: str) -> None:
+    if not isinstance(array, np.ndarray):
+        raise DTypeError(
+            f"check_gradients: {what} must be a NumPy float64 array, got {type(array).__name__} "
+            "(use np.asarray(x, dtype=np.float64))"
+        )
     if array.dtype != np.float64:
         raise DTypeError(
             f"check_gradients: {what} has dtype {array.dtype}; gradient checks need float64 "
@@ -212,7 +231,7 @@ def check_gradients(
             for (_, p), g in zip(params, saved_grads):
                 p.grad[...] = g
     else:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"check_gradients: expected a Module or a Loss, got {type(module_or_loss).__name__}"
         )
     errors = {name: relative_error(analytic[name], numeric[name]) for name in analytic}

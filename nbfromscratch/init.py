@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import as_rng
-from .exceptions import DTypeError, ShapeError, UnknownNameError
+from ._validation import as_rng, check_float_dtype
+from .exceptions import ShapeError, UnknownNameError
 
 __all__ = [
     "Initializer",
@@ -43,17 +43,20 @@ Initializer = Callable[..., np.ndarray]
 
 
 def _fans(shape: tuple[int, ...], who: str) -> tuple[int, int]:
-    shape = tuple(shape)
-    if len(shape) != 2 or min(shape) < 1:
-        raise ShapeError(f"{who}: shape must be (fan_in, fan_out) with both >= 1, got {shape}")
+    try:
+        shape = tuple(shape)
+        valid = len(shape) == 2 and all(
+            isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 1 for d in shape
+        )
+    except TypeError:  # not a sequence
+        valid = False
+    if not valid:
+        raise ShapeError(f"{who}: shape must be (fan_in, fan_out) with both >= 1, got {shape!r}")
     return int(shape[0]), int(shape[1])
 
 
 def _float_dtype(dtype: Any, who: str) -> np.dtype:
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise DTypeError(f"{who}: dtype must be float32 or float64, got {dtype}")
-    return dtype
+    return check_float_dtype(dtype, f"{who}: dtype")
 
 
 def _uniform(shape: tuple[int, int], bound: float, rng: Any, dtype: np.dtype) -> np.ndarray:

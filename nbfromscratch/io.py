@@ -24,13 +24,12 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .exceptions import NBFSError, WeightsFileError
+from .exceptions import ArgumentTypeError, NBFSError, NonFiniteError, WeightsFileError
 from .layers.module import Module
 from .layers.registry import layer_from_config
 
@@ -60,10 +59,28 @@ def save(model: Module, path: PathLike) -> Path:
     -------
     Path
         The path written.
+
+    Raises
+    ------
+    ArgumentTypeError
+        ``model`` is not a Module, or has no ``get_config()``.
+    NonFiniteError
+        A parameter holds NaN or inf (e.g. after training diverged): such weights are
+        useless, and a file of them would be refused by :func:`load`.
     """
+    if not isinstance(model, Module):
+        raise ArgumentTypeError(f"save: expected a Module, got {type(model).__name__}")
     if not hasattr(model, "get_config"):
-        raise TypeError(f"save: {type(model).__name__} has no get_config(), so it cannot be rebuilt")
+        raise ArgumentTypeError(
+            f"save: {type(model).__name__} has no get_config(), so it cannot be rebuilt"
+        )
     named = model.named_parameters()
+    for name, p in named:
+        if not np.isfinite(p.data).all():
+            raise NonFiniteError(
+                f"save: parameter '{name}' holds NaN or inf; refusing to save broken weights "
+                "(did training diverge? see the NonFiniteError that fit raised)"
+            )
     meta = {
         "format": _FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -129,8 +146,13 @@ def _read(path: PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
                 arrays = {key: npz[key] for key in npz.files}
         except WeightsFileError:
             raise
-        except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as err:
-            # Truncated or damaged zip, bad CRC, pickled/object data (refused): all corrupt.
+        except MemoryError:  # a damaged array header claiming an absurd shape
+            raise WeightsFileError(
+                f"{path}: an array header asks for more memory than exists"
+            ) from None
+        except Exception as err:  # noqa: BLE001 - the bytes are untrusted: any failure is damage
+            # Truncated or damaged zip (bad CRC, "zip file version 11.9", "encrypted" flag),
+            # pickled/object data (refused): all mean the file is not what save() writes.
             raise WeightsFileError(f"{path}: not a readable weights file ({err})") from None
     meta = _parse_meta(path, arrays.pop(_META_KEY, None))
     expected = meta["parameters"]
@@ -141,12 +163,14 @@ def _read(path: PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         )
     for name, arr in arrays.items():
         spec = expected[name]
-        if arr.dtype.kind != "f" or arr.dtype.name != spec.get("dtype") \
-                or list(arr.shape) != spec.get("shape"):
+        if not isinstance(spec, dict) or arr.dtype.kind != "f" \
+                or arr.dtype.name != spec.get("dtype") or list(arr.shape) != spec.get("shape"):
+            said = f"{spec.get('dtype')} {spec.get('shape')}" if isinstance(spec, dict) else spec
             raise WeightsFileError(
-                f"{path}: parameter '{name}' is {arr.dtype} {arr.shape}, the header says "
-                f"{spec.get('dtype')} {tuple(spec.get('shape', ()))}"
+                f"{path}: parameter '{name}' is {arr.dtype} {arr.shape}, the header says {said}"
             )
+        if not np.isfinite(arr).all():
+            raise WeightsFileError(f"{path}: parameter '{name}' holds NaN or inf values")
     return meta, arrays
 
 
@@ -155,7 +179,7 @@ def _parse_meta(path: PathLike, raw: np.ndarray | None) -> dict[str, Any]:
         raise WeightsFileError(f"{path}: no nbfromscratch header ('{_META_KEY}') in the file")
     try:
         meta = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
         raise WeightsFileError(f"{path}: damaged header ({err})") from None
     if not isinstance(meta, dict) or meta.get("format") != _FORMAT_NAME:
         raise WeightsFileError(f"{path}: not an nbfromscratch weights file")
@@ -192,20 +216,51 @@ def load(path: PathLike) -> Module:
         No file at ``path``.
     """
     meta, arrays = _read(path)
+    _check_sizes(path, meta["architecture"], arrays)
     try:
         model = layer_from_config(meta["architecture"])
+        if not isinstance(model, Module):
+            raise TypeError(f"the architecture describes a {type(model).__name__}, not a Module")
         model.load_state_dict(arrays)
-    except (NBFSError, TypeError, ValueError) as err:
+    except (NBFSError, TypeError, ValueError, AttributeError, MemoryError) as err:
         raise WeightsFileError(f"{path}: cannot rebuild the saved model ({err})") from None
     return model
+
+
+def _check_sizes(path: PathLike, config: Any, arrays: dict[str, np.ndarray]) -> None:
+    """Refuse an architecture whose sizes exceed every stored array before building it.
+
+    Building a model allocates and initialises its weights, so a damaged or malicious
+    header asking for ``Linear(10**9, 10**9)`` must be stopped first. In a genuine file
+    every size in the architecture (in_features, out_features...) is a dimension of some
+    stored array.
+    """
+    limit = max((max(a.shape, default=1) for a in arrays.values()), default=1)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+        elif isinstance(node, int) and not isinstance(node, bool) and node > limit:
+            raise WeightsFileError(
+                f"{path}: the architecture asks for a size of {node}, larger than any array "
+                f"stored in the file (at most {limit}): the header is damaged"
+            )
+
+    walk(config)
 
 
 def _structure(config: Any) -> Any:
     """The layer types of a config tree, without hyperparameters (init, dropout p, ...)."""
     if isinstance(config, dict):
         out: dict[str, Any] = {"type": config.get("type")}
-        if "layers" in config:
+        if isinstance(config.get("layers"), list):
             out["layers"] = [_structure(c) for c in config["layers"]]
+        elif "layers" in config:
+            out["layers"] = config["layers"]
         return out
     return config
 
@@ -234,6 +289,8 @@ def load_weights(model: Module, path: PathLike) -> Module:
         Corrupt, truncated or foreign file, another format version, or another
         architecture. In every case ``model`` is left unchanged.
     """
+    if not isinstance(model, Module):
+        raise ArgumentTypeError(f"load_weights: expected a Module, got {type(model).__name__}")
     meta, arrays = _read(path)
     if hasattr(model, "get_config") and \
             _structure(model.get_config()) != _structure(meta["architecture"]):
@@ -248,7 +305,9 @@ def load_weights(model: Module, path: PathLike) -> Module:
     return model
 
 
-def _describe(config: dict[str, Any]) -> str:
-    if "layers" in config:
+def _describe(config: Any) -> str:
+    if not isinstance(config, dict):
+        return repr(config)
+    if isinstance(config.get("layers"), list):
         return f"{config.get('type')}({', '.join(_describe(c) for c in config['layers'])})"
     return str(config.get("type"))

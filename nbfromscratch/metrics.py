@@ -11,19 +11,30 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import as_float, check_labels, check_not_empty, check_same_length
-from .exceptions import ShapeError
+from ._validation import (
+    as_array,
+    as_float,
+    check_array,
+    check_finite,
+    check_labels,
+    check_not_empty,
+    check_same_length,
+    infer_n_classes,
+)
+from .exceptions import NonFiniteError, ParameterError, ShapeError
 
 __all__ = ["accuracy", "confusion_matrix", "mean_squared_error", "r2_score"]
 
 
 def _predicted_labels(y_pred: Any) -> np.ndarray:
     """Labels from ``y_pred``: itself if 1-D, the arg-max of each row if scores ``(n, C)``."""
-    y_pred = np.asarray(y_pred)
+    y_pred = as_array(y_pred, "y_pred")
     if y_pred.ndim == 1:
         return y_pred
     if y_pred.ndim == 2 and y_pred.shape[1] >= 2:
-        return y_pred.argmax(axis=1)
+        scores = check_array(y_pred, "y_pred (class scores)", ndim=2, dtype_kind="biuf")
+        check_finite(scores, "y_pred (class scores)")  # the arg-max of a NaN row means nothing
+        return scores.argmax(axis=1)
     raise ShapeError(
         f"y_pred: expected labels of shape (n,) or class scores of shape (n, C) with C >= 2, "
         f"got shape {y_pred.shape} (for one column of logits use (scores[:, 0] > 0))"
@@ -48,12 +59,15 @@ def accuracy(y_true: Any, y_pred: Any) -> float:
     float
         In ``[0, 1]``.
     """
-    y_true = np.asarray(y_true)
+    y_true = as_array(y_true, "y_true")
     labels = _predicted_labels(y_pred)
     if y_true.ndim != 1:
         raise ShapeError(f"y_true: expected labels of shape (n,), got shape {y_true.shape}")
     check_not_empty(y_true, "y_true")
     check_same_length(y_true, labels, "y_true", "y_pred")
+    for arr, name in ((y_true, "y_true"), (labels, "y_pred")):
+        if arr.dtype.kind in "fc":  # a NaN label is never "equal": report it instead
+            check_finite(arr, name)
     return float(np.mean(y_true == labels))
 
 
@@ -81,21 +95,37 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None) -> 
     p = check_labels(_predicted_labels(y_pred), n_classes, "y_pred")
     check_same_length(t, p, "y_true", "y_pred")
     if n_classes is None:
-        n_classes = int(max(t.max(initial=-1), p.max(initial=-1))) + 1
+        n_classes = infer_n_classes([t, p], "confusion_matrix")
     # Each (true, predicted) pair gets one flat index; bincount tallies all pairs at once.
-    counts = np.bincount(t * n_classes + p, minlength=n_classes * n_classes)
+    try:
+        counts = np.bincount(t * n_classes + p, minlength=n_classes * n_classes)
+    except MemoryError:
+        raise ParameterError(
+            f"confusion_matrix: a {n_classes} x {n_classes} matrix does not fit in memory"
+        ) from None
     return counts.reshape(n_classes, n_classes)
 
 
 def _regression_arrays(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
-    y_true = as_float(y_true, "y_true")
-    y_pred = as_float(y_pred, "y_pred")
-    check_not_empty(y_true, "y_true")
+    y_true = check_array(as_float(y_true, "y_true"), "y_true", ndim=(1, 2))
+    y_pred = check_array(as_float(y_pred, "y_pred"), "y_pred", ndim=(1, 2))
     if y_true.shape != y_pred.shape:
         raise ShapeError(
             f"y_true and y_pred must have the same shape, got {y_true.shape} and {y_pred.shape}"
         )
+    check_not_empty(y_true, "y_true")
+    check_finite(y_true, "y_true")
+    check_finite(y_pred, "y_pred")
     return y_true, y_pred
+
+
+def _finite_score(value: Any, metric: str) -> float:
+    """``value``, unless finite data overflowed it (then NonFiniteError, not a silent inf)."""
+    if not np.isfinite(value):
+        raise NonFiniteError(
+            f"{metric}: the result overflows; the values are too large (rescale them first)"
+        )
+    return float(value)
 
 
 def mean_squared_error(y_true: Any, y_pred: Any) -> float:
@@ -112,7 +142,8 @@ def mean_squared_error(y_true: Any, y_pred: Any) -> float:
     float
     """
     y_true, y_pred = _regression_arrays(y_true, y_pred)
-    return float(np.mean(np.square(y_true - y_pred)))
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow: reported just below
+        return _finite_score(np.mean(np.square(y_true - y_pred)), "mean_squared_error")
 
 
 def r2_score(y_true: Any, y_pred: Any) -> float:
@@ -135,9 +166,10 @@ def r2_score(y_true: Any, y_pred: Any) -> float:
     y_true, y_pred = _regression_arrays(y_true, y_pred)
     if y_true.ndim == 1:
         y_true, y_pred = y_true[:, None], y_pred[:, None]
-    ss_res = np.sum(np.square(y_true - y_pred), axis=0)
-    ss_tot = np.sum(np.square(y_true - y_true.mean(axis=0)), axis=0)
-    constant = ss_tot == 0
-    scores = np.where(constant, np.where(ss_res == 0, 1.0, 0.0),
-                      1.0 - ss_res / np.where(constant, 1.0, ss_tot))
-    return float(np.mean(scores))
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow: reported just below
+        ss_res = np.sum(np.square(y_true - y_pred), axis=0)
+        ss_tot = np.sum(np.square(y_true - y_true.mean(axis=0)), axis=0)
+        constant = ss_tot == 0
+        scores = np.where(constant, np.where(ss_res == 0, 1.0, 0.0),
+                          1.0 - ss_res / np.where(constant, 1.0, ss_tot))
+        return _finite_score(np.mean(scores), "r2_score")

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .exceptions import DataFileError
+from .exceptions import DataFileError, ParameterError
 
 __all__ = ["MNIST_URL", "MNIST_SHA256", "read_idx", "load_mnist"]
 
@@ -178,7 +178,7 @@ def load_mnist(
     """
     checksums = dict(MNIST_SHA256 if checksums is None else checksums)
     if set(checksums) != set(MNIST_SHA256):
-        raise ValueError(
+        raise ParameterError(
             f"load_mnist: checksums must give exactly the files {sorted(MNIST_SHA256)}, "
             f"got {sorted(checksums)}"
         )

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nbfromscratch.exceptions import WeightsFileError
+from nbfromscratch.exceptions import ArgumentTypeError, NonFiniteError, WeightsFileError
 from nbfromscratch.io import FORMAT_VERSION, load, load_weights, save
 from nbfromscratch.layers import Dropout, Linear, ReLU, Sequential, Tanh
 
@@ -301,3 +301,88 @@ def test_failed_save_keeps_the_previous_file_and_cleans_up(tmp_path, monkeypatch
         save(make_model(seed=1), path)
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
     assert_same_weights(load(path), weights(old))
+
+
+# -- more refusals: non-finite weights, damaged headers, allocation bombs --------------------------
+def test_hand_built_version_1_file_loads_so_the_format_is_stable(tmp_path):
+    # Written from the documented layout alone (no call to save): what version 1 promises.
+    model = make_model(seed=4)
+    write_npz(tmp_path / "w.npz", valid_meta(model), weights(model))
+    assert_same_weights(load(tmp_path / "w.npz"), weights(model))
+    assert_same_weights(load_weights(make_model(seed=9), tmp_path / "w.npz"), weights(model))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_file_with_non_finite_weights_is_refused_and_model_unchanged(tmp_path, target, bad):
+    model, before = target
+    arrays = weights(make_model())
+    arrays["3.bias"][1] = bad
+    write_npz(tmp_path / "w.npz", valid_meta(model), arrays)
+    with pytest.raises(WeightsFileError, match="'3.bias' holds NaN or inf"):
+        load_weights(model, tmp_path / "w.npz")
+    with pytest.raises(WeightsFileError, match="NaN or inf"):
+        load(tmp_path / "w.npz")
+    assert_same_weights(model, before)
+
+
+def test_saving_non_finite_weights_is_refused_and_the_old_file_kept(tmp_path):
+    path = tmp_path / "model.npz"
+    save(make_model(seed=0), path)
+    old_bytes = path.read_bytes()
+    broken = make_model(seed=1)
+    broken[0].weight.data[1, 2] = np.nan
+    with pytest.raises(NonFiniteError, match="'0.weight' holds NaN or inf"):
+        save(broken, path)
+    assert path.read_bytes() == old_bytes
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+
+
+def test_save_refuses_what_is_not_a_module(tmp_path):
+    with pytest.raises(ArgumentTypeError, match="expected a Module, got dict"):
+        save({"0.weight": np.zeros(3)}, tmp_path / "w.npz")
+    with pytest.raises(ArgumentTypeError, match="expected a Module"):
+        load_weights([np.zeros(3)], tmp_path / "w.npz")
+
+
+def test_header_asking_for_a_huge_layer_is_refused_before_allocating(tmp_path):
+    # A damaged (or malicious) header must not make load() allocate 8e18 bytes.
+    model = make_model()
+    meta = valid_meta(model)
+    meta["architecture"]["layers"][0]["in_features"] = 10**9
+    meta["architecture"]["layers"][0]["out_features"] = 10**9
+    write_npz(tmp_path / "w.npz", meta, weights(model))
+    with pytest.raises(WeightsFileError, match="size of 1000000000"):
+        load(tmp_path / "w.npz")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda m: m["parameters"].update({"0.weight": "not a dict"}),
+        lambda m: m["architecture"].update({"layers": 7}),
+        lambda m: m["architecture"].update({"layers": [{"type": "Linear", "in_features": "3"}]}),
+        lambda m: m.update({"format_version": "1"}),
+        lambda m: m.update({"architecture": [1, 2]}),
+    ],
+    ids=["parameter-spec", "layers-not-a-list", "bad-layer-argument", "version-as-text",
+         "architecture-not-a-dict"],
+)
+def test_damaged_header_fields_are_refused_and_model_unchanged(tmp_path, target, damage):
+    model, before = target
+    meta = valid_meta(model)
+    damage(meta)
+    write_npz(tmp_path / "w.npz", meta, weights(make_model()))
+    with pytest.raises(WeightsFileError):
+        load(tmp_path / "w.npz")
+    with pytest.raises(WeightsFileError):
+        load_weights(model, tmp_path / "w.npz")
+    assert_same_weights(model, before)
+
+
+def test_deeply_nested_header_is_refused(tmp_path, target):
+    model, before = target
+    raw = ("[" * 100_000 + "]" * 100_000).encode()
+    np.savez(tmp_path / "w.npz", __meta__=np.frombuffer(raw, dtype=np.uint8), **weights(model))
+    with pytest.raises(WeightsFileError, match="header"):
+        load_weights(model, tmp_path / "w.npz")
+    assert_same_weights(model, before)

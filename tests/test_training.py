@@ -283,3 +283,83 @@ def test_predict_and_evaluate_use_eval_mode_and_restore_training_mode():
     assert scores["loss"] == pytest.approx(softmax_ce(first, np.zeros(50, dtype=int)))
     assert scores["accuracy"] == pytest.approx(np.mean(first.argmax(1) == 0))
     assert model.training
+
+
+# -- more on reproducibility and on stopping at the first NaN --------------------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bit_identical_weights_progress_on_or_off_with_validation_and_early_stopping(
+        moons, capsys, dtype):
+    X_tr, X_te, y_tr, y_te = moons
+
+    def train(progress):
+        model = mlp(seed=5, dtype=dtype, dropout=0.3)
+        opt = SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True)
+        history = fit(model, CrossEntropyLoss(), opt, X_tr, y_tr, epochs=6, batch_size=20,
+                      validation_data=(X_te, y_te), early_stopping=2, rng=np.random.default_rng(3),
+                      progress=progress)
+        return model, history
+
+    quiet, h_quiet = train(False)
+    shown, h_shown = train(True)
+    assert "fit" in capsys.readouterr().err
+    for a, b in zip(weights(quiet), weights(shown)):
+        assert a.dtype == dtype
+        np.testing.assert_array_equal(a, b)
+    pd.testing.assert_frame_equal(h_quiet, h_shown)
+
+
+def test_estimator_verbose_on_or_off_gives_bit_identical_weights(moons, capsys):
+    from nbfromscratch.estimators import MLPClassifier
+
+    X_tr, _, y_tr, _ = moons
+    models = [MLPClassifier((8,), max_iter=5, random_state=0, verbose=verbose).fit(X_tr, y_tr)
+              for verbose in (False, True)]
+    assert capsys.readouterr().err  # the verbose one drew its bar
+    for a, b in zip(weights(models[0].model_), weights(models[1].model_)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_non_finite_loss_names_the_first_layer_whose_output_overflows():
+    X = np.random.default_rng(0).normal(size=(16, 2)).astype(np.float32)
+    X[9] = 3e38  # finite in float32, but the first layer's output overflows
+    model = mlp(2, 4, 1, dtype=np.float32)
+    model[0].weight.data[...] = 2.0  # 3e38 * 2 + 3e38 * 2 > 3.4e38
+    before = weights(model)
+    opt = RecordingSGD(model.parameters(), lr=0.01)
+    with pytest.raises(NonFiniteError) as info:
+        fit(model, MSELoss(), opt, X, np.zeros((16, 1)), epochs=1, batch_size=8, shuffle=False,
+            progress=False)
+    message = str(info.value)
+    assert "epoch 1, batch 2 of 2" in message
+    assert "the output of layer 0 (Linear(in_features=2, out_features=4, dtype=float32))" in message
+    assert opt.steps == 1
+    for p, good in zip(model.parameters(), opt.after_last_step):
+        np.testing.assert_array_equal(p.data, good)
+    assert not all(np.array_equal(a, b) for a, b in zip(weights(model), before))
+
+
+def test_an_optimizer_step_that_overflows_the_weights_is_reported_as_such():
+    # Finite gradients, but lr * grad beyond float32's range: the step itself makes the
+    # weights infinite. The next loss is NaN/inf and the message must not call those
+    # weights good.
+    X = np.ones((8, 2), dtype=np.float32)
+    model = mlp(2, 4, 1, dtype=np.float32)
+    with pytest.raises(NonFiniteError) as info:
+        fit(model, MSELoss(), SGD(model.parameters(), lr=1e38), X, np.full((8, 1), 10.0),
+            epochs=2, batch_size=4, shuffle=False, progress=False)
+    message = str(info.value)
+    assert "epoch 1, batch 2 of 2" in message
+    assert "is already NaN/inf (the previous optimizer step overflowed it" in message
+
+
+def test_bce_targets_outside_0_1_are_refused_before_any_update():
+    # Found only in a later batch, a bad target would stop training half-way.
+    model = mlp(2, 4, 1)
+    before = weights(model)
+    y = np.zeros(40)
+    y[-1] = 2.0
+    with pytest.raises(LabelError, match=r"\[0, 1\], found values from 0.0 to 2.0"):
+        fit(model, BCEWithLogitsLoss(), SGD(model.parameters(), lr=0.1), np.ones((40, 2)), y,
+            batch_size=8, shuffle=False, progress=False)
+    for a, b in zip(weights(model), before):
+        np.testing.assert_array_equal(a, b)

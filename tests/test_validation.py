@@ -6,25 +6,32 @@ import numpy as np
 import pytest
 
 from nbfromscratch._validation import (
+    as_array,
     as_float,
     as_rng,
     check_array,
     check_choice,
     check_features,
     check_finite,
+    check_float_dtype,
     check_grad_output,
     check_labels,
     check_layer_input,
     check_not_empty,
+    check_positive_int,
     check_same_dtype,
     check_same_length,
     describe,
+    float_input,
+    infer_n_classes,
 )
 from nbfromscratch.exceptions import (
+    ArgumentTypeError,
     DTypeError,
     EmptyInputError,
     LabelError,
     NonFiniteError,
+    ParameterError,
     ShapeError,
     UnknownNameError,
 )
@@ -202,3 +209,80 @@ def test_as_rng_seed_is_reproducible_and_generator_is_shared():
         as_rng("seed")
     with pytest.raises(TypeError):
         as_rng(True)
+
+
+# -- the checks added for the reliability work ---------------------------------------------------
+def test_as_array_reports_ragged_lists_as_shape_errors_and_keeps_arrays():
+    x = np.zeros(3)
+    assert as_array(x, "X") is x
+    with pytest.raises(ShapeError, match="X: cannot be made into a rectangular array"):
+        as_array([[1, 2], [3]], "X")
+
+
+def test_float_input_passes_floats_converts_ints_and_rejects_the_rest():
+    x32 = np.ones(3, np.float32)
+    assert float_input(x32, "f: x") is x32
+    out = float_input([1, 2], "f: x")
+    assert out.dtype == np.float64 and out.tolist() == [1.0, 2.0]
+    assert float_input(np.array([True]), "f: x").dtype == np.float64
+    assert float_input(7, "f: x").shape == ()
+    with pytest.raises(DTypeError, match="f: x: expected float32 or float64, got dtype float16"):
+        float_input(np.ones(2, np.float16), "f: x")
+    with pytest.raises(DTypeError, match="expected real numbers, got an array of dtype complex128"):
+        float_input(np.ones(2, complex), "f: x")
+
+
+def test_check_layer_input_rejects_float16_and_empty_batches():
+    with pytest.raises(DTypeError, match="expected float32 or float64, got dtype float16"):
+        check_layer_input(np.zeros((2, 2), np.float16), "L")
+    with pytest.raises(EmptyInputError, match=r"L: got an empty input of shape \(0, 3\)"):
+        check_layer_input(np.zeros((0, 3)), "L", n_features=3)
+
+
+def test_check_array_with_float_kind_rejects_float16():
+    with pytest.raises(DTypeError, match="float16"):
+        check_array(np.zeros((2, 2), np.float16), "pred")
+
+
+def test_as_float_refuses_values_that_would_overflow_the_narrower_dtype():
+    x = np.array([[1.0, 2.0], [1e39, -1e40]])
+    with pytest.raises(NonFiniteError, match=r"X: 2 value\(s\) are too large for float32.*\(1, 0\)"):
+        as_float(x, "X", dtype=np.float32)
+    # Infinities already in the data are not this error's business (check_finite reports them).
+    assert np.isinf(as_float(np.array([np.inf, 1.0]), "X", dtype=np.float32)[0])
+
+
+def test_check_labels_refuses_floats_beyond_int64_and_bad_n_classes():
+    with pytest.raises(LabelError, match="labels must be integers"):
+        check_labels(np.array([0.0, 1e300]))
+    with pytest.raises(ParameterError, match="n_classes must be a positive int, got 0"):
+        check_labels([0, 1], 0)
+
+
+def test_infer_n_classes_refuses_labels_that_are_not_class_indices():
+    assert infer_n_classes([np.array([0, 2]), np.array([1])], "cm") == 3
+    assert infer_n_classes([np.array([], dtype=np.int64)], "cm") == 0
+    with pytest.raises(LabelError, match="largest label is 5000, which would mean 5001 classes"):
+        infer_n_classes([np.array([0, 5000])], "one_hot: y")
+
+
+def test_check_same_length_refuses_scalars():
+    with pytest.raises(ShapeError, match="y: expected an array with one entry per sample"):
+        check_same_length(np.zeros(3), np.float64(1.0))
+
+
+def test_check_positive_int_and_check_float_dtype():
+    assert check_positive_int(np.int64(3), "epochs") == 3
+    for bad in (0, -1, 2.0, True, "3"):
+        with pytest.raises(ParameterError, match="epochs must be a positive int"):
+            check_positive_int(bad, "epochs")
+    assert check_float_dtype("float32", "dtype") == np.float32
+    with pytest.raises(DTypeError, match="dtype must be float32 or float64"):
+        check_float_dtype("not a dtype", "dtype")
+
+
+def test_as_rng_errors_are_package_errors():
+    with pytest.raises(ArgumentTypeError, match="rng: expected None, an int seed"):
+        as_rng("seed")
+    with pytest.raises(ParameterError, match="a seed must be >= 0"):
+        as_rng(-1)

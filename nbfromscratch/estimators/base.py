@@ -12,16 +12,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._validation import (
+    as_array,
     as_float,
     as_rng,
     check_array,
     check_choice,
     check_finite,
+    check_float_dtype,
     check_not_empty,
+    check_positive_int,
     check_same_length,
 )
 from ..data import train_test_split
-from ..exceptions import NotFittedError, ShapeError, UnknownNameError
+from ..exceptions import NotFittedError, ParameterError, ShapeError, UnknownNameError
 from ..layers import Linear, Sequential, get_activation
 from ..losses import Loss
 from ..optim import SGD, Optimizer, get_optimizer
@@ -141,26 +144,38 @@ class BaseMLP:
             ``loss_`` (last training loss), ``n_features_in_``.
         """
         self.__dict__.pop("model_", None)  # a failed fit leaves the estimator unfitted
-        dtype = np.dtype(self.dtype)
+        dtype = check_float_dtype(self.dtype, "dtype")
         X = self._check_X(X, dtype)
-        y = np.asarray(y)
+        y = as_array(y, "y")
         check_same_length(X, y)
         targets, n_outputs = self._encode_targets(y)
+        check_positive_int(self.max_iter, "max_iter")
+        check_positive_int(self.n_iter_no_change, "n_iter_no_change")
+        tol = self.tol
+        if isinstance(tol, bool) or not isinstance(tol, (int, float, np.integer, np.floating)) \
+                or not 0 <= tol < math.inf:
+            raise ParameterError(f"tol must be a finite number >= 0, got {tol!r}")
         rng = as_rng(self.random_state, "random_state")
         self.n_features_in_ = X.shape[1]
-        self.model_ = self._build_model(X.shape[1], n_outputs, dtype, rng)
-        optimizer = self._optimizer(self.model_)
+        model = self._build_model(X.shape[1], n_outputs, dtype, rng)
+        optimizer = self._optimizer(model)
         validation = None
         callbacks = []
         if self.early_stopping:
-            X, X_val, targets, y_val = train_test_split(
-                X, targets, test_size=self.validation_fraction, stratify=self._stratify, rng=rng
-            )
+            try:
+                X, X_val, targets, y_val = train_test_split(
+                    X, targets, test_size=self.validation_fraction, stratify=self._stratify,
+                    rng=rng,
+                )
+            except ParameterError as err:
+                raise ParameterError(
+                    f"validation_fraction={self.validation_fraction!r} with early_stopping: {err}"
+                ) from None
             validation = (X_val, y_val)
         else:
             callbacks.append(_Plateau(self.tol, self.n_iter_no_change))
         history = fit(
-            self.model_, self._loss(), optimizer, X, targets,
+            model, self._loss(), optimizer, X, targets,
             epochs=self.max_iter,
             batch_size=self._batch_size(len(X)),
             validation_data=validation,
@@ -171,6 +186,7 @@ class BaseMLP:
             min_delta=self.tol if self.early_stopping else 0.0,
             callbacks=callbacks,
         )
+        self.model_ = model  # only now: a fit that raised leaves the estimator unfitted
         self.history_: pd.DataFrame = history
         self.n_iter_ = len(history)
         self.loss_ = float(history["loss"].iloc[-1])
@@ -184,10 +200,13 @@ class BaseMLP:
 
     def _hidden_sizes(self) -> list[int]:
         given = self.hidden_layer_sizes
-        sizes = [given] if isinstance(given, (int, np.integer)) else list(given)
+        try:
+            sizes: list[Any] = [given] if isinstance(given, (int, np.integer)) else list(given)
+        except TypeError:
+            sizes = [None]  # not a sequence: reported below
         if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0
                    for s in sizes):
-            raise ValueError(
+            raise ParameterError(
                 f"hidden_layer_sizes must be positive ints, got {self.hidden_layer_sizes!r}"
             )
         return [int(s) for s in sizes]
@@ -208,8 +227,10 @@ class BaseMLP:
 
     def _optimizer(self, model: Module) -> Optimizer:
         solver = check_choice(self.solver, _SOLVERS, f"{type(self).__name__}: solver")
-        if not self.learning_rate_init > 0:
-            raise ValueError(f"learning_rate_init must be > 0, got {self.learning_rate_init!r}")
+        lr = self.learning_rate_init
+        if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)) \
+                or not 0 < lr < math.inf:
+            raise ParameterError(f"learning_rate_init must be > 0, got {self.learning_rate_init!r}")
         params = model.parameters()
         lr, wd = self.learning_rate_init, self.alpha
         if solver == "sgd":
@@ -225,7 +246,7 @@ class BaseMLP:
             return min(200, n_samples)  # scikit-learn's rule
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, (int, np.integer)) \
                 or self.batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int or 'auto', got {self.batch_size!r}")
+            raise ParameterError(f"batch_size must be a positive int or 'auto', got {self.batch_size!r}")
         return min(int(self.batch_size), n_samples)
 
     def _outputs(self, X: Any) -> np.ndarray:

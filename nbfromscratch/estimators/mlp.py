@@ -78,7 +78,13 @@ class MLPClassifier(BaseMLP):
     def _encode_targets(self, y: np.ndarray) -> tuple[np.ndarray, int]:
         if y.ndim != 1:
             raise ShapeError(f"y: expected 1-D labels of shape (n,), got shape {y.shape}")
-        self.classes_, encoded = np.unique(y, return_inverse=True)
+        _check_class_labels(y)
+        try:
+            self.classes_, encoded = np.unique(y, return_inverse=True)
+        except TypeError as err:  # e.g. a mix of strings and numbers in an object array
+            raise LabelError(
+                f"y: class labels must be comparable with each other ({err})"
+            ) from None
         if len(self.classes_) < 2:
             raise LabelError(
                 f"y: a classifier needs at least 2 classes, got only {self.classes_.tolist()}"
@@ -100,6 +106,24 @@ class MLPClassifier(BaseMLP):
     def score(self, X: Any, y: Any) -> float:
         """Accuracy of :meth:`predict` on ``(X, y)``."""
         return accuracy(y, self.predict(X))
+
+
+def _check_class_labels(y: np.ndarray) -> None:
+    """Labels may be ints, bools, strings or integral floats; not continuous values or NaN.
+
+    Passing regression targets to a classifier would otherwise make every distinct value a
+    class of its own (scikit-learn refuses them too: "Unknown label type: continuous").
+    """
+    if y.dtype.kind == "f":
+        bad = ~(np.isfinite(y) & (y == np.round(y)))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise LabelError(
+                f"y: class labels must be integers or strings, found {y[i].item()!r} at index "
+                f"{i}; for continuous targets use MLPRegressor"
+            )
+    elif y.dtype.kind not in "biuUSO":
+        raise LabelError(f"y: class labels must be integers or strings, got dtype {y.dtype}")
 
 
 class MLPRegressor(BaseMLP):
