@@ -1,6 +1,6 @@
 """Saving and loading models: one ``.npz`` file, no pickle, written atomically.
 
-Derived in chapter 11, *Digits* (``chapters/11_digits``).
+Used in chapter 8, *Training* (``chapters/08_training``).
 
 A weights file is a NumPy ``.npz`` archive (a zip of ``.npy`` arrays) holding
 
@@ -46,7 +46,7 @@ PathLike = str | os.PathLike[str]
 def save(model: Module, path: PathLike) -> Path:
     """Save a model's architecture and weights to ``path`` (exactly that name), atomically.
 
-    Derived in chapter 11, *Digits* (``chapters/11_digits``).
+    Used in chapter 8, *Training* (``chapters/08_training``).
 
     Parameters
     ----------
@@ -196,7 +196,7 @@ def _parse_meta(path: PathLike, raw: np.ndarray | None) -> dict[str, Any]:
 def load(path: PathLike) -> Module:
     """Rebuild a saved model: architecture from the file header, then its weights.
 
-    Derived in chapter 11, *Digits* (``chapters/11_digits``).
+    Used in chapter 8, *Training* (``chapters/08_training``).
 
     Parameters
     ----------
@@ -268,7 +268,7 @@ def _structure(config: Any) -> Any:
 def load_weights(model: Module, path: PathLike) -> Module:
     """Copy saved weights into an existing model of the same architecture, all or nothing.
 
-    Derived in chapter 11, *Digits* (``chapters/11_digits``).
+    Used in chapter 8, *Training* (``chapters/08_training``).
 
     The layer types and every parameter's name, shape and dtype must match; hyperparameters
     that do not change the weights (initialiser, dropout rate) may differ.

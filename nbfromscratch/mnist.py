@@ -46,7 +46,7 @@ _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0
 def read_idx(source: str | os.PathLike[str] | bytes) -> np.ndarray:
     """Parse an IDX file (gzipped or not) into an array.
 
-    Derived in chapter 11, *Digits* (``chapters/11_digits``).
+    Described in chapter 11, *Handwritten digits* (``chapters/11_digits``).
 
     Parameters
     ----------
@@ -140,7 +140,7 @@ def load_mnist(
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """The 70,000 28x28 MNIST digits, downloaded once into ``cache_dir``.
 
-    Derived in chapter 11, *Digits* (``chapters/11_digits``).
+    Described in chapter 11, *Handwritten digits* (``chapters/11_digits``).
 
     Each of the four files is checked against its SHA-256 both after downloading and
     when it is found in the cache (a damaged cached file is fetched again).
