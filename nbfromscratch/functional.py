@@ -9,13 +9,24 @@ Conventions:
 * a derivative function ``f_grad(x)`` takes the **input** ``x`` of ``f`` and returns
   ``f'(x)`` elementwise, so ``dL/dx = grad_output * f_grad(x)``;
 * for every finite input, no overflow and no ``RuntimeWarning``: ``exp`` is only ever
-  applied to non-positive numbers.
+  applied to non-positive numbers;
+* inputs are checked once, cheaply (dtype and shape only, never the values): float32 and
+  float64 arrays pass untouched, Python numbers, lists and int/bool arrays become float64,
+  anything else raises :class:`~nbfromscratch.exceptions.DTypeError`. A NaN or inf in the
+  input is not searched for (that would cost a pass over every batch): it gives NaN or
+  inf out, as in NumPy; :func:`~nbfromscratch.training.fit` catches it in the loss.
 """
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike
+
+from ._validation import float_input
+from .exceptions import DTypeError, EmptyInputError, ParameterError, ShapeError
 
 __all__ = [
     "relu",
@@ -48,6 +59,7 @@ def relu(x: ArrayLike) -> np.ndarray:
     -------
     ndarray, same shape and dtype as ``x``
     """
+    x = float_input(x, "relu: x")
     return np.maximum(x, 0)
 
 
@@ -68,7 +80,7 @@ def relu_grad(x: ArrayLike) -> np.ndarray:
     -------
     ndarray, same shape and dtype as ``x``
     """
-    x = np.asarray(x)
+    x = float_input(x, "relu_grad: x")
     return (x > 0).astype(x.dtype)
 
 
@@ -87,8 +99,8 @@ def leaky_relu(x: ArrayLike, negative_slope: float = 0.01) -> np.ndarray:
     -------
     ndarray, same shape and dtype as ``x``
     """
-    x = np.asarray(x)
-    return np.where(x > 0, x, x * negative_slope)
+    x = float_input(x, "leaky_relu: x")
+    return np.where(x > 0, x, x * _slope(negative_slope, "leaky_relu"))
 
 
 def leaky_relu_grad(x: ArrayLike, negative_slope: float = 0.01) -> np.ndarray:
@@ -108,8 +120,8 @@ def leaky_relu_grad(x: ArrayLike, negative_slope: float = 0.01) -> np.ndarray:
     -------
     ndarray, same shape and dtype as ``x``
     """
-    x = np.asarray(x)
-    one, slope = x.dtype.type(1), x.dtype.type(negative_slope)
+    x = float_input(x, "leaky_relu_grad: x")
+    one, slope = x.dtype.type(1), x.dtype.type(_slope(negative_slope, "leaky_relu_grad"))
     return np.where(x > 0, one, slope)
 
 
@@ -131,7 +143,9 @@ def sigmoid(x: ArrayLike) -> np.ndarray:
     -------
     ndarray, same shape and dtype as ``x``, values in ``[0, 1]``
     """
-    x = np.asarray(x)
+    x = float_input(x, "sigmoid: x")
+    if x.ndim == 0:  # ufuncs return a scalar for 0-d input, which out= cannot write into
+        return sigmoid(x.reshape(1)).reshape(())
     e = np.exp(-np.abs(x))
     r = e + 1
     np.reciprocal(r, out=r)  # r = 1 / (1 + e) = sigmoid(|x|)
@@ -171,7 +185,7 @@ def tanh(x: ArrayLike) -> np.ndarray:
     -------
     ndarray, same shape and dtype as ``x``, values in ``[-1, 1]``
     """
-    return np.tanh(x)
+    return np.tanh(float_input(x, "tanh: x"))
 
 
 def tanh_grad(x: ArrayLike) -> np.ndarray:
@@ -188,7 +202,7 @@ def tanh_grad(x: ArrayLike) -> np.ndarray:
     -------
     ndarray, same shape and dtype as ``x``
     """
-    t = np.tanh(x)
+    t = np.tanh(float_input(x, "tanh_grad: x"))
     return 1 - t * t
 
 
@@ -213,7 +227,7 @@ def softmax(z: ArrayLike, axis: int = -1) -> np.ndarray:
     -------
     ndarray, same shape and dtype as ``z``
     """
-    z = np.asarray(z)
+    z = _softmax_input(z, axis, "softmax")
     e = z - z.max(axis=axis, keepdims=True)
     np.exp(e, out=e)
     e /= e.sum(axis=axis, keepdims=True)
@@ -238,7 +252,7 @@ def log_softmax(z: ArrayLike, axis: int = -1) -> np.ndarray:
     -------
     ndarray, same shape and dtype as ``z``
     """
-    z = np.asarray(z)
+    z = _softmax_input(z, axis, "log_softmax")
     shifted = z - z.max(axis=axis, keepdims=True)
     shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
     return shifted
@@ -262,7 +276,7 @@ def logsumexp(z: ArrayLike, axis: int = -1, keepdims: bool = False) -> np.ndarra
     -------
     ndarray, shape (n,) (or (n, 1) with ``keepdims``), dtype of ``z``
     """
-    z = np.asarray(z)
+    z = _softmax_input(z, axis, "logsumexp")
     m = z.max(axis=axis, keepdims=True)
     # An all -inf slice would give (-inf) - (-inf) = NaN; shifting it by 0 instead is exact.
     m[~np.isfinite(m)] = 0
@@ -317,6 +331,43 @@ def softmax_vjp(s: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
     ndarray, shape (n, m), dtype of ``s``
         ``dL/dz``.
     """
+    s = _softmax_input(s, -1, "softmax_vjp: s")
+    grad_output = float_input(grad_output, "softmax_vjp: grad_output")
+    if grad_output.shape != s.shape or grad_output.dtype != s.dtype:
+        error = ShapeError if grad_output.shape != s.shape else DTypeError
+        raise error(
+            f"softmax_vjp: grad_output ({grad_output.shape}, {grad_output.dtype}) must have the "
+            f"shape and dtype of s ({s.shape}, {s.dtype})"
+        )
     # dL/dz = s * (g - sum_j g_j s_j)   (chapter 3)
     dot = np.sum(grad_output * s, axis=-1, keepdims=True)
     return s * (grad_output - dot)
+
+
+# -- input checks (cheap: attributes only) ----------------------------------------------------
+def _softmax_input(z: Any, axis: Any, who: str) -> np.ndarray:
+    """``z`` as a float array with a non-empty ``axis`` to normalise over."""
+    if type(z) is np.ndarray and z.dtype.char in "fd" and type(axis) is int \
+            and -z.ndim <= axis < z.ndim and z.shape[axis]:
+        return z  # the usual case, decided by attribute compares alone
+    z = float_input(z, f"{who}: z" if ":" not in who else who)
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise ParameterError(f"{who}: axis must be an int, got {axis!r}")
+    if not -z.ndim <= axis < z.ndim:
+        raise ShapeError(f"{who}: axis {axis} does not exist for an input of shape {z.shape}")
+    if z.shape[axis] == 0:
+        raise EmptyInputError(
+            f"{who}: axis {axis} of the input is empty (shape {z.shape}): nothing to normalise"
+        )
+    return z
+
+
+def _slope(negative_slope: Any, who: str) -> float:
+    """``negative_slope`` as a Python float (a NumPy float64 scalar would upcast float32)."""
+    if isinstance(negative_slope, bool) or not isinstance(
+        negative_slope, (int, float, np.integer, np.floating)
+    ) or not math.isfinite(negative_slope):
+        raise ParameterError(
+            f"{who}: negative_slope must be a finite number, got {negative_slope!r}"
+        )
+    return float(negative_slope)

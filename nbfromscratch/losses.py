@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from . import functional as F
-from ._validation import check_array, check_choice, check_labels, describe
-from .exceptions import BackwardBeforeForwardError, LabelError, ShapeError
+from ._validation import as_array, check_array, check_choice, check_labels, describe
+from .exceptions import BackwardBeforeForwardError, EmptyInputError, LabelError, ShapeError
 
 __all__ = ["Loss", "MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss"]
 
@@ -61,7 +61,10 @@ class Loss:
         return self._grad
 
     def _pred(self, pred: Any, ndim: int | tuple[int, ...]) -> np.ndarray:
-        return check_array(pred, f"{describe(self)}: pred", ndim=ndim, dtype_kind="f")
+        pred = check_array(pred, f"{describe(self)}: pred", ndim=ndim, dtype_kind="f")
+        if pred.size == 0:  # the mean of no losses is meaningless: an empty batch is a bug
+            raise EmptyInputError(f"{describe(self)}: pred is empty (shape {pred.shape})")
+        return pred
 
     def _float_target(self, target: Any, pred: np.ndarray) -> np.ndarray:
         """``target`` as an array of ``pred``'s dtype and shape ((n,) accepted for (n, 1))."""
@@ -126,7 +129,8 @@ class CrossEntropyLoss(Loss):
     def forward(self, pred: np.ndarray, target: Any) -> float:
         z = self._pred(pred, 2)
         n, n_classes = z.shape
-        target = np.asarray(target)
+        if not isinstance(target, np.ndarray):  # (the message is only built when needed)
+            target = as_array(target, f"{describe(self)}: target")
         logp = F.log_softmax(z, axis=1)
         if target.ndim == 1:
             if target.shape[0] != n:
@@ -140,7 +144,17 @@ class CrossEntropyLoss(Loss):
             grad = np.exp(logp)
             grad[rows, labels] -= 1
         else:
+            if target.ndim == 2 and target.shape[1] == 1 and n_classes > 1:
+                raise ShapeError(
+                    f"{describe(self)}: target has shape {target.shape}; class labels must "
+                    f"have shape (n,): pass target.ravel() (or one-hot rows of shape (n, {n_classes}))"
+                )
             probs = self._float_target(target, z)
+            if probs.min() < 0 or probs.max() > 1:
+                raise LabelError(
+                    f"{describe(self)}: target probabilities must lie in [0, 1] (one-hot rows "
+                    "or class probabilities), or pass integer labels of shape (n,)"
+                )
             total = -float(np.vdot(probs, logp))
             # dL/dz = softmax(z) * sum_c y_c - y, which is softmax(z) - y for rows summing to 1
             grad = np.exp(logp)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._validation import (
+    as_array,
     as_float,
     as_rng,
     check_array,
@@ -26,7 +27,7 @@ from ._validation import (
     describe,
 )
 from .data import iterate_minibatches
-from .exceptions import NonFiniteError
+from .exceptions import ArgumentTypeError, LabelError, NonFiniteError, ParameterError, ShapeError
 from .layers.module import Module, Parameter
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss
 from .optim import Optimizer
@@ -107,12 +108,16 @@ def fit(
     ------
     NonFiniteError
         The loss or a gradient became NaN or infinite. The message names the epoch, the
-        batch and the parameter; the weights keep their values from before that batch.
+        batch and the parameter or the first layer whose output went bad; the weights keep
+        their values from before that batch. (Only an optimizer step whose update itself
+        overflows, with finite gradients, can leave non-finite weights; the message of the
+        next batch then says so.)
     """
     # Imported here, not at the top: ``import nbfromscratch`` must stay NumPy-only.
     import pandas as pd
     from tqdm import tqdm
 
+    _check_objects(loss_fn, optimizer, validation_data, callbacks)
     dtype = _model_dtype(model)
     X, y = _prepare_data(model, loss_fn, X, y, dtype, "X", "y")
     validation = None
@@ -141,7 +146,7 @@ def fit(
                     p.zero_grad()
                 out = model(xb)
                 loss = loss_fn(out, yb)
-                _check_loss(loss, epoch, batch, n_batches)
+                _check_loss(loss, epoch, batch, n_batches, model, xb)
                 # The input is data: no layer needs dL/dX of it, so skip that product.
                 model.backward_params(loss_fn.backward())
                 _check_gradients(model, named, epoch, batch, n_batches)  # before the step
@@ -196,21 +201,68 @@ class _BestWeights:
             model.load_state_dict(self.state)
 
 
-def _check_loss(loss: float, epoch: int, batch: int | None = None, n_batches: int = 0) -> None:
+def _check_loss(
+    loss: float, epoch: int, batch: int | None = None, n_batches: int = 0,
+    model: Module | None = None, xb: np.ndarray | None = None,
+) -> None:
     if math.isfinite(loss):
         return
     if batch is None:
         raise NonFiniteError(f"fit: the validation loss is {loss} after epoch {epoch}")
+    where = "" if model is None or xb is None else f"; {_first_nonfinite(model, xb)}"
     raise NonFiniteError(
-        f"fit: the loss is {loss} at epoch {epoch}, batch {batch} of {n_batches}; the weights "
-        "keep their values from before this batch (try a smaller learning rate, or check the data)"
+        f"fit: the loss is {loss} at epoch {epoch}, batch {batch} of {n_batches}{where}; the "
+        "weights keep their values from before this batch (try a smaller learning rate, or "
+        "check the data)"
     )
 
 
+def _first_nonfinite(model: Module, xb: np.ndarray) -> str:
+    """Where a non-finite loss comes from: a weight, a layer's output, or the loss itself.
+
+    Runs only after the loss has gone bad, so it may replay the forward pass layer by layer.
+    """
+    for name, p in model.named_parameters():
+        if not np.isfinite(p.data).all():
+            owner = next(m for m in _modules(model) if any(v is p for v in vars(m).values()))
+            return (
+                f"parameter '{name}' of {describe(owner)} is already NaN/inf (the previous "
+                "optimizer step overflowed it, so these weights are not usable)"
+            )
+    layers = list(model) if hasattr(model, "__iter__") else [model]
+    x = xb
+    for i, layer in enumerate(layers):
+        x = layer(x)
+        if not np.isfinite(x).all():
+            label = f"layer {i} ({describe(layer)})" if len(layers) > 1 else describe(layer)
+            return f"the output of {label} is the first to hold NaN/inf"
+    return "the model's output is finite, so the loss itself overflowed (check the targets' scale)"
+
+
+def _check_objects(loss_fn: Any, optimizer: Any, validation_data: Any, callbacks: Any) -> None:
+    """The arguments of fit that are objects, not data: the right kinds of thing?"""
+    if not (callable(loss_fn) and hasattr(loss_fn, "backward")):
+        raise ArgumentTypeError(
+            f"fit: loss_fn must be a loss such as CrossEntropyLoss(), got {type(loss_fn).__name__}"
+        )
+    if not hasattr(optimizer, "step"):
+        raise ArgumentTypeError(
+            f"fit: optimizer must be an optimizer such as Adam(model.parameters()), "
+            f"got {type(optimizer).__name__}"
+        )
+    if validation_data is not None and (
+            not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2):
+        raise ArgumentTypeError("fit: validation_data must be a pair (X_val, y_val)")
+    if not all(callable(c) for c in callbacks):
+        raise ArgumentTypeError("fit: callbacks must be functions callback(epoch, logs)")
+
+
 def _model_dtype(model: Module) -> np.dtype:
+    if not isinstance(model, Module):
+        raise ArgumentTypeError(f"fit: model must be a Module, got {type(model).__name__}")
     dtype = model.dtype
     if dtype is None:
-        raise ValueError(f"fit: {type(model).__name__} has no parameters to train")
+        raise ParameterError(f"fit: {type(model).__name__} has no parameters to train")
     return np.dtype(dtype)
 
 
@@ -222,18 +274,18 @@ def _check_options(
     epochs: int, batch_size: int, early_stopping: int | None, validation: Any, min_delta: float
 ) -> None:
     if not _is_positive_int(epochs):
-        raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}")
+        raise ParameterError(f"fit: epochs must be a positive int, got {epochs!r}")
     if not _is_positive_int(batch_size):
-        raise ValueError(f"fit: batch_size must be a positive int, got {batch_size!r}")
+        raise ParameterError(f"fit: batch_size must be a positive int, got {batch_size!r}")
     if early_stopping is not None:
         if not _is_positive_int(early_stopping):
-            raise ValueError(
+            raise ParameterError(
                 f"fit: early_stopping is the patience in epochs (a positive int), got {early_stopping!r}"
             )
         if validation is None:
-            raise ValueError("fit: early_stopping watches val_loss, so it needs validation_data")
-    if not min_delta >= 0:
-        raise ValueError(f"fit: min_delta must be >= 0, got {min_delta!r}")
+            raise ParameterError("fit: early_stopping watches val_loss, so it needs validation_data")
+    if not isinstance(min_delta, (int, float, np.integer, np.floating)) or not min_delta >= 0:
+        raise ParameterError(f"fit: min_delta must be >= 0, got {min_delta!r}")
 
 
 def _is_classification(loss_fn: Loss) -> bool:
@@ -247,26 +299,36 @@ def _prepare_data(
     X = check_array(as_float(X, x_name, dtype=dtype), x_name, ndim=2)
     check_not_empty(X, x_name)
     _check_finite_data(X, x_name)
-    y_arr = np.asarray(y)
+    y_arr = as_array(y, y_name)
     check_same_length(X, y_arr, x_name, y_name)
+    if isinstance(loss_fn, CrossEntropyLoss) and y_arr.ndim == 2 and y_arr.shape[1] == 1:
+        raise ShapeError(
+            f"{y_name}: has shape {y_arr.shape}, but CrossEntropyLoss takes class labels of "
+            f"shape (n,): pass {y_name}.ravel() (or one-hot rows of shape (n, n_classes))"
+        )
     if isinstance(loss_fn, CrossEntropyLoss) and y_arr.ndim == 1:
         # Labels must index the model's outputs: ask the model how many it has, once.
         return X, check_labels(y_arr, _n_outputs(model, X), y_name)
     y_arr = as_float(y_arr, y_name, dtype=dtype)
     _check_finite_data(y_arr, y_name)
+    if _is_classification(loss_fn) and y_arr.size and (y_arr.min() < 0 or y_arr.max() > 1):
+        # Checked here, once: found in some later batch, it would stop training half-way.
+        raise LabelError(
+            f"{y_name}: the targets of {type(loss_fn).__name__} are probabilities or 0/1 "
+            f"labels and must lie in [0, 1], found values from {y_arr.min()} to {y_arr.max()}"
+        )
     return X, y_arr
 
 
 def _check_finite_data(x: np.ndarray, name: str) -> None:
-    """``check_finite`` with a fast path: a finite sum means every element is finite.
+    """``check_finite`` with a fast path: if ``sum(x * x)`` is finite, so is every element.
 
-    Summing reads the data once and allocates nothing, where ``isfinite(x).all()`` also
-    writes a boolean array as large as ``x``; only a non-finite sum (a NaN or inf, or a
-    finite overflow) pays for the element-wise check and its precise message.
+    One BLAS dot product reads the data once and allocates nothing, where
+    ``isfinite(x).all()`` also writes a boolean array as large as ``x``. Only a non-finite
+    result (a NaN or inf, or the overflow of huge finite values) pays for the element-wise
+    check and its precise message.
     """
-    with np.errstate(over="ignore", invalid="ignore"):  # inf - inf, overflow: checked next
-        total = x.sum()
-    if not math.isfinite(total):
+    if not math.isfinite(np.vdot(x, x)):
         check_finite(x, name)
 
 
@@ -298,9 +360,9 @@ def _check_gradients(
 ) -> None:
     """Raise before the optimizer step if any gradient holds a NaN or an infinity."""
     for name, p in named:
-        # One reduction, no temporary array: a NaN or inf anywhere makes the sum non-finite.
-        # A huge but finite gradient can overflow the sum too, so confirm element-wise.
-        if math.isfinite(p.grad.sum()) or np.isfinite(p.grad).all():
+        # One BLAS dot product, no temporary array: a NaN or inf anywhere makes sum(g * g)
+        # non-finite. A huge but finite gradient can overflow it too: confirm element-wise.
+        if math.isfinite(np.vdot(p.grad, p.grad)) or np.isfinite(p.grad).all():
             continue
         owner = next(m for m in _modules(model) if any(v is p for v in vars(m).values()))
         raise NonFiniteError(
@@ -331,7 +393,7 @@ def evaluate(model: Module, loss_fn: Loss, X: Any, y: Any) -> dict[str, float]:
         ``BCEWithLogitsLoss``.
     """
     out = predict(model, X)
-    y = np.asarray(y)
+    y = as_array(y, "y")
     scores = {"loss": loss_fn(out, y)}
     if _is_classification(loss_fn):
         scores["accuracy"] = _count_correct(out, y) / len(y)
@@ -353,7 +415,11 @@ def predict(model: Module, X: Any) -> np.ndarray:
     -------
     ndarray, shape (n, n_outputs)
     """
+    if not isinstance(model, Module):
+        raise ArgumentTypeError(f"predict: model must be a Module, got {type(model).__name__}")
     X = check_array(as_float(X, "X", dtype=model.dtype), "X", ndim=2)
+    check_not_empty(X, "X")
+    _check_finite_data(X, "X")
     was_training = model.training
     model.eval()
     try:

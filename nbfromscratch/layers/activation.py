@@ -77,7 +77,7 @@ class LeakyReLU(_Activation):
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = F._slope(negative_slope, "LeakyReLU")
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         check_layer_input(x, self, ndim=None)

@@ -10,6 +10,7 @@ from typing import Any, overload
 
 import numpy as np
 
+from ..exceptions import ArgumentTypeError
 from .module import Module
 from .registry import layer_from_config, register_layer
 
@@ -46,7 +47,7 @@ class Sequential(Module):
     @staticmethod
     def _check_layer(layer: Any, index: int) -> None:
         if not isinstance(layer, Module):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"Sequential: layer {index} must be a Module, got {type(layer).__name__}"
             )
 
@@ -103,7 +104,7 @@ class Sequential(Module):
         for i, layer in enumerate(self.layers):
             get_config = getattr(layer, "get_config", None)
             if get_config is None:
-                raise TypeError(
+                raise ArgumentTypeError(
                     f"Sequential.get_config: layer {i} ({type(layer).__name__}) has no get_config()"
                 )
             configs.append(get_config())

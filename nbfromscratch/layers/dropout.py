@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import as_rng, check_grad_output, check_layer_input, describe
-from ..exceptions import BackwardBeforeForwardError
+from ..exceptions import BackwardBeforeForwardError, ParameterError
 from .module import Module
 from .registry import register_layer
 
@@ -43,7 +43,7 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5, rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
         if isinstance(p, bool) or not isinstance(p, Real) or not 0 <= p < 1:
-            raise ValueError(f"Dropout: p must be a number in [0, 1), got {p!r}")
+            raise ParameterError(f"Dropout: p must be a number in [0, 1), got {p!r}")
         self.p: float = float(p)
         self.rng: np.random.Generator = as_rng(rng)
         self._mask: np.ndarray | None = None

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import as_array, check_float_dtype
 from ..exceptions import DTypeError, ShapeError
 
 __all__ = ["Parameter", "Module"]
@@ -43,7 +44,7 @@ class Parameter:
     __slots__ = ("data", "grad")
 
     def __init__(self, data: np.ndarray) -> None:
-        data = np.asarray(data)
+        data = as_array(data, "Parameter data")
         if data.dtype not in (np.float32, np.float64):
             raise DTypeError(
                 f"Parameter data must be float32 or float64, got {data.dtype}"
@@ -164,9 +165,7 @@ class Module:
 
     def to(self, dtype: Any) -> Module:
         """Convert every parameter (and its gradient) to ``dtype`` (float32 or float64)."""
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise DTypeError(f"{type(self).__name__}.to(): dtype must be float32 or float64, got {dtype}")
+        dtype = check_float_dtype(dtype, f"{type(self).__name__}.to()")
         for p in self.parameters():
             p.data = p.data.astype(dtype)
             p.grad = np.zeros_like(p.data)
@@ -193,7 +192,7 @@ class Module:
                 f"unexpected keys {unexpected}"
             )
         for name, p in named.items():
-            value = np.asarray(state[name])
+            value = as_array(state[name], f"{type(self).__name__}.load_state_dict(): '{name}'")
             if value.shape != p.shape:
                 raise ShapeError(
                     f"{type(self).__name__}.load_state_dict(): '{name}' has shape "

@@ -9,6 +9,7 @@ path (up to floating-point rounding).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable
 from typing import Any
 
@@ -53,4 +54,12 @@ def get_optimizer(name: str, params: Iterable[Parameter], **kwargs: Any) -> Opti
         raise UnknownNameError(
             f"unknown optimizer {name!r}; valid names: {', '.join(sorted(_OPTIMIZERS))}"
         )
-    return _OPTIMIZERS[key](params, **kwargs)
+    cls = _OPTIMIZERS[key]
+    try:
+        inspect.signature(cls).bind(params, **kwargs)
+    except TypeError as err:  # e.g. momentum= for Adam: name the valid hyperparameters
+        valid = [p for p in inspect.signature(cls).parameters if p != "params"]
+        raise UnknownNameError(
+            f"{cls.__name__}: {err}; its hyperparameters are {', '.join(valid)}"
+        ) from None
+    return cls(params, **kwargs)

@@ -15,27 +15,28 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..exceptions import ArgumentTypeError, ParameterError
 from ..layers.module import Module, Parameter
 
 __all__ = ["Optimizer"]
 
 
 def check_nonnegative(value: float, name: str, owner: str) -> float:
-    """Return ``value`` as a float, or raise ValueError naming ``owner`` and ``name``."""
+    """Return ``value`` as a float, or raise ParameterError naming ``owner`` and ``name``."""
     if not (isinstance(value, (int, float, np.floating, np.integer)) and math.isfinite(value)):
-        raise ValueError(f"{owner}: {name} must be a finite number, got {value!r}")
+        raise ParameterError(f"{owner}: {name} must be a finite number, got {value!r}")
     if value < 0:
-        raise ValueError(f"{owner}: {name} must be >= 0, got {value}")
+        raise ParameterError(f"{owner}: {name} must be >= 0, got {value}")
     return float(value)
 
 
 def check_betas(betas: tuple[float, float], owner: str) -> tuple[float, float]:
-    """Return ``betas`` as two floats in ``[0, 1)``, or raise ValueError naming ``owner``."""
-    if len(betas) != 2:
-        raise ValueError(f"{owner}: betas must be a pair (beta1, beta2), got {betas!r}")
+    """Return ``betas`` as two floats in ``[0, 1)``, or raise ParameterError naming ``owner``."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ParameterError(f"{owner}: betas must be a pair (beta1, beta2), got {betas!r}")
     for i, beta in enumerate(betas):
-        if not 0.0 <= beta < 1.0:
-            raise ValueError(f"{owner}: betas[{i}] must be in [0, 1), got {beta}")
+        if not isinstance(beta, (int, float, np.integer, np.floating)) or not 0.0 <= beta < 1.0:
+            raise ParameterError(f"{owner}: betas[{i}] must be in [0, 1), got {beta}")
     return float(betas[0]), float(betas[1])
 
 
@@ -64,15 +65,15 @@ class Optimizer:
 
     def __init__(self, params: Iterable[Parameter]) -> None:
         if isinstance(params, Module):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"{type(self).__name__}: pass model.parameters(), not the model itself"
             )
         self.params: list[Parameter] = list(params)
         if not self.params:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+            raise ParameterError(f"{type(self).__name__}: got an empty parameter list")
         for i, p in enumerate(self.params):
             if not isinstance(p, Parameter):
-                raise TypeError(
+                raise ArgumentTypeError(
                     f"{type(self).__name__}: params[{i}] is a {type(p).__name__}, "
                     "expected a Parameter"
                 )

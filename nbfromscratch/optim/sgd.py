@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..exceptions import ParameterError
 from ..layers.module import Parameter
 from .base import Optimizer, check_nonnegative
 
@@ -57,7 +58,7 @@ class SGD(Optimizer):
         self.dampening = check_nonnegative(dampening, "dampening", "SGD")
         self.weight_decay = check_nonnegative(weight_decay, "weight_decay", "SGD")
         if nesterov and (self.momentum <= 0 or self.dampening != 0):
-            raise ValueError("SGD: nesterov=True requires momentum > 0 and dampening = 0")
+            raise ParameterError("SGD: nesterov=True requires momentum > 0 and dampening = 0")
         self.nesterov = bool(nesterov)
 
     def _update(self, p: Parameter, state: dict[str, np.ndarray], t: int) -> None:

@@ -1,0 +1,142 @@
+"""The shortcuts that make training fast must compute exactly what the plain path computes."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from nbfromscratch.exceptions import NonFiniteError
+from nbfromscratch.layers import Dropout, Linear, Module, Parameter, ReLU, Sequential, Tanh
+from nbfromscratch.losses import CrossEntropyLoss
+from nbfromscratch.optim import SGD, Adam
+from nbfromscratch.training import _check_finite_data, _check_gradients, fit
+
+
+def mlp(dtype=np.float64, seed=0):
+    return Sequential(Linear(5, 7, rng=seed, dtype=dtype), ReLU(),
+                      Linear(7, 6, rng=seed + 1, dtype=dtype), Tanh(),
+                      Linear(6, 3, rng=seed + 2, dtype=dtype))
+
+
+def param_grads(model, x, g, method):
+    model.zero_grad()
+    model(x)
+    getattr(model, method)(g)
+    return [p.grad.copy() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_backward_params_gives_the_same_parameter_gradients_as_backward(dtype):
+    rng = np.random.default_rng(0)
+    model = mlp(dtype)
+    x = rng.normal(size=(9, 5)).astype(dtype)
+    g = rng.normal(size=(9, 3)).astype(dtype)
+    full = param_grads(model, x, g, "backward")
+    fast = param_grads(model, x, g, "backward_params")
+    for a, b in zip(full, fast):
+        assert b.dtype == dtype
+        np.testing.assert_array_equal(a, b)
+
+
+def test_linear_backward_params_accumulates_x_transpose_g_and_returns_nothing():
+    rng = np.random.default_rng(1)
+    layer = Linear(4, 3, rng=0)
+    x, g = rng.normal(size=(6, 4)), rng.normal(size=(6, 3))
+    layer(x)
+    assert layer.backward_params(g) is None
+    layer.backward_params(g)  # accumulates like backward does
+    np.testing.assert_allclose(layer.weight.grad, 2 * x.T @ g, rtol=1e-12)
+    np.testing.assert_allclose(layer.bias.grad, 2 * g.sum(axis=0), rtol=1e-12)
+
+
+def test_sequential_backward_params_handles_a_parameter_free_first_layer():
+    rng = np.random.default_rng(2)
+    model = Sequential(Dropout(0.5, rng=0), Linear(4, 2, rng=1)).eval()
+    x, g = rng.normal(size=(5, 4)), rng.normal(size=(5, 2))
+    model(x)
+    model.backward_params(g)
+    np.testing.assert_allclose(model[1].weight.grad, x.T @ g, rtol=1e-12)
+
+
+def test_default_backward_params_runs_the_layers_own_backward():
+    class Scale(Module):
+        """y = w * x with one scalar weight, written without backward_params."""
+
+        def __init__(self):
+            super().__init__()
+            self.w = Parameter(np.array([3.0]))
+
+        def forward(self, x):
+            self._x = x
+            return self.w.data * x
+
+        def backward(self, grad_output):
+            self.w.grad += np.sum(grad_output * self._x)
+            return grad_output * self.w.data
+
+    layer = Scale()
+    x = np.arange(4.0).reshape(2, 2)
+    layer(x)
+    layer.backward_params(np.ones((2, 2)))
+    np.testing.assert_allclose(layer.w.grad, [x.sum()])
+
+
+@pytest.mark.parametrize("make_opt", [lambda ps: SGD(ps, lr=0.1), lambda ps: Adam(ps, lr=1e-2)])
+def test_float32_training_keeps_every_array_float32(make_opt):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40, 5)).astype(np.float32)
+    y = rng.integers(0, 3, size=40)
+    model = mlp(np.float32)
+    opt = make_opt(model.parameters())
+    fit(model, CrossEntropyLoss(), opt, X, y, epochs=2, batch_size=16, rng=0, progress=False)
+    for p in model.parameters():
+        assert p.data.dtype == np.float32 and p.grad.dtype == np.float32
+    for state in opt.state:
+        for name, buf in state.items():
+            assert buf.dtype == np.float32, name
+    assert model(X).dtype == np.float32
+
+
+def test_gradient_check_names_the_parameter_with_a_nan():
+    model = mlp()
+    named = model.named_parameters()
+    named[2][1].grad[1, 1] = np.nan
+    with pytest.raises(NonFiniteError, match="'2.weight'.*epoch 3, batch 4 of 5"):
+        _check_gradients(model, named, 3, 4, 5)
+
+
+def test_gradient_check_does_not_mistake_an_overflowing_sum_of_squares_for_an_infinity():
+    # Each element is finite, but sum(g * g) overflows float32 to inf.
+    model = mlp(np.float32)
+    named = model.named_parameters()
+    named[0][1].grad[...] = np.float32(3e38)
+    with np.errstate(over="ignore"):
+        _check_gradients(model, named, 1, 1, 1)  # no exception
+
+
+def test_gradient_check_catches_plus_and_minus_infinity_without_warnings():
+    model = mlp()
+    named = model.named_parameters()
+    named[1][1].grad[:2] = [np.inf, -np.inf]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(invalid="ignore"), pytest.raises(NonFiniteError, match="'0.bias'"):
+            _check_gradients(model, named, 1, 1, 1)
+
+
+def test_data_check_reports_the_first_non_finite_value_without_warnings():
+    X = np.zeros((4, 3), dtype=np.float32)
+    X[2, 1], X[3, 0] = np.inf, -np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(NonFiniteError, match=r"2 NaN/inf value\(s\), the first at index \(2, 1\)"):
+            _check_finite_data(X, "X")
+
+
+def test_data_check_accepts_huge_finite_values_whose_squares_overflow():
+    X = np.full((4, 3), 3e38, dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _check_finite_data(X, "X")  # no exception, no warning
