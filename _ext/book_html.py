@@ -10,13 +10,19 @@ points there. We deliberately do not put it under ``_static/``: Jupyter Book 1 a
 
 2. Jupyter Book 1.0 registers some inline scripts twice (sphinx-thebe's ``const THEBE_JS_URL``),
 which the browser reports as a SyntaxError on every page. We drop exact duplicates.
+
+3. A multi-line display formula (one with ``\\``) is wrapped by Sphinx in ``split``, where
+MathJax refuses ``\\tag``. For such formulas we move the tag outside the ``split``.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
 from pathlib import Path
+
+from docutils import nodes
 
 # The speech engine, SVG/MathML bundles and "full" bundles are never loaded by tex-chtml.js.
 _SKIP = ("sre", "*-svg*.js", "mml-*.js", "tex-mml-*.js", "*-full*.js", "node-main.js")
@@ -64,9 +70,26 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> No
     context["script_files"] = unique
 
 
+_TAG = re.compile(r"\\tag\{([^{}]*)\}")
+
+
+def _tag_outside_split(app, doctree, docname) -> None:
+    for node in doctree.findall(nodes.math_block):
+        text = node.astext()
+        tags = _TAG.findall(text)
+        if node.get("nowrap") or len(tags) != 1 or "\\\\" not in text or "\n\n" in text.strip():
+            continue
+        body = _TAG.sub("", text).strip()
+        node["nowrap"] = True
+        node.children = [nodes.Text(
+            "\\[\\begin{split}" + body + "\\end{split}\\tag{" + tags[0] + "}\\]"
+        )]
+
+
 def setup(app):
     mathjax_source()  # fail early, with a clear message, if MathJax is not installed
     app.connect("build-finished", _copy_mathjax)
+    app.connect("doctree-resolved", _tag_outside_split)
     # Run after the extensions that add scripts (default priority 500).
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

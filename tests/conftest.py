@@ -6,9 +6,10 @@ import os
 
 import matplotlib
 
-# Tests never open windows; the plotting helpers must work headless.
+# Tests never open windows; the plotting helpers must work headless. (Only this process:
+# setting MPLBACKEND in the environment would reach the notebook kernels nbval starts and
+# stop their inline figures.)
 matplotlib.use("Agg")
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 from hypothesis import HealthCheck, settings  # noqa: E402
 
