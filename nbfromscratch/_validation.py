@@ -1,12 +1,13 @@
 """Small input checks shared by every module of the package.
 
-Two kinds of check live here:
+* **Conversions and cheap checks**: ``as_array``, ``check_array`` and ``float_input``
+  compare attributes (``type``, ``ndim``, ``dtype``) before they touch any data;
+* **data checks**, run once at a ``fit()`` / estimator boundary: conversion to float,
+  finiteness, emptiness, equal lengths;
+* **argument checks**: choices from a list, positive ints, random generators.
 
-* **cheap boundary checks** for the hot path (a layer's ``forward``): they only compare
-  attributes (``type``, ``ndim``, ``shape``, ``dtype``) and never touch the data, so they
-  cost the same for 10 samples or 10 million;
-* **data checks** run once at the ``fit()`` / estimator boundary: conversion to float,
-  finiteness, emptiness, labels integral and in range.
+The hot-path checks of a layer's ``forward``/``backward`` live in
+:mod:`nbfromscratch.layers._checks`, the label checks in :mod:`nbfromscratch._labels`.
 
 Every failure raises an exception from :mod:`nbfromscratch.exceptions` whose message
 names the argument or layer, what was expected and what was found. The checks that
@@ -25,7 +26,6 @@ from .exceptions import (
     ArgumentTypeError,
     DTypeError,
     EmptyInputError,
-    LabelError,
     NonFiniteError,
     ParameterError,
     ShapeError,
@@ -33,10 +33,9 @@ from .exceptions import (
 )
 
 __all__ = [
-    "describe", "as_array", "check_array", "check_features", "check_same_dtype",
-    "check_layer_input", "check_grad_output", "float_input", "check_labels", "as_float",
+    "describe", "as_array", "check_array", "float_width_message", "float_input", "as_float",
     "check_finite", "check_not_empty", "check_same_length", "check_choice",
-    "check_positive_int", "check_float_dtype", "infer_n_classes", "as_rng",
+    "check_positive_int", "check_float_dtype", "as_rng",
 ]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -108,92 +107,15 @@ def check_array(
         hint = " (convert deliberately, e.g. x.astype(np.float64))" if dtype_kind == "f" else ""
         raise DTypeError(f"{name}: expected a {wanted} array, got dtype {x.dtype}{hint}")
     if dtype_kind == "f" and x.dtype.char not in "fd":
-        raise DTypeError(_float_width_message(name, x.dtype))
+        raise DTypeError(float_width_message(name, x.dtype))
     return x
 
 
-def _float_width_message(name: str, dtype: np.dtype) -> str:
+def float_width_message(name: str, dtype: np.dtype) -> str:
     return (
         f"{name}: expected float32 or float64, got dtype {dtype} "
         "(convert deliberately, e.g. x.astype(np.float32))"
     )
-
-
-def check_features(x: np.ndarray, expected: int, layer: Any) -> None:
-    """Raise :class:`ShapeError` unless ``x.shape[-1] == expected``.
-
-    The message reads like
-    ``Linear(in_features=4, out_features=3): expected input of shape (n, 4), got (10, 5)``.
-    """
-    if x.shape[-1] != expected:
-        raise ShapeError(
-            f"{describe(layer)}: expected input of shape (n, {expected}), got {x.shape}"
-        )
-
-
-def check_same_dtype(x: np.ndarray, dtype: np.dtype, layer: Any) -> None:
-    """Raise :class:`DTypeError` unless ``x.dtype == dtype`` (a layer never converts silently)."""
-    if x.dtype != dtype:
-        raise DTypeError(
-            f"{describe(layer)}: input has dtype {x.dtype} but the layer's parameters are "
-            f"{np.dtype(dtype)}; convert one of them deliberately "
-            f"(x.astype(np.{np.dtype(dtype)}) or model.to(np.{x.dtype}))"
-        )
-
-
-def check_layer_input(
-    x: Any,
-    layer: Any,
-    n_features: int | None = None,
-    dtype: np.dtype | None = None,
-    ndim: int | None = 2,
-) -> None:
-    """The whole boundary check of a layer's ``forward``, in attribute compares only.
-
-    ``x`` (usually ``(n, n_features)``) must be a float32 or float64 ndarray with ``ndim``
-    dimensions (``None``: at least 1), ``n_features`` columns, dtype ``dtype`` (``None``:
-    skip that check) and at least one element; otherwise :class:`DTypeError`,
-    :class:`ShapeError` or :class:`EmptyInputError` naming ``layer``.
-    """
-    if not isinstance(x, np.ndarray):
-        raise DTypeError(
-            f"{describe(layer)}: expected a NumPy array, got {type(x).__name__} "
-            "(convert deliberately with np.asarray(x, dtype=np.float64))"
-        )
-    if x.dtype.char not in "fd":  # float32 ('f') and float64 ('d') only
-        if x.dtype.kind == "f":
-            raise DTypeError(_float_width_message(f"{describe(layer)}: input", x.dtype))
-        raise DTypeError(
-            f"{describe(layer)}: expected floating-point input, got dtype {x.dtype} "
-            "(convert deliberately, e.g. x.astype(np.float64))"
-        )
-    if (ndim is not None and x.ndim != ndim) or x.ndim == 0:
-        want = f"(n, {n_features})" if n_features is not None and ndim == 2 else f"{ndim or '>=1'}-D"
-        raise ShapeError(f"{describe(layer)}: expected input of shape {want}, got {x.shape}")
-    if n_features is not None:
-        check_features(x, n_features, layer)
-    if dtype is not None:
-        check_same_dtype(x, dtype, layer)
-    if x.size == 0:
-        raise EmptyInputError(f"{describe(layer)}: got an empty input of shape {x.shape}")
-
-
-def check_grad_output(grad_output: Any, shape: tuple[int, ...], dtype: np.dtype, layer: Any) -> None:
-    """Check that ``grad_output`` (``dL/d(output)``) matches the output of the last forward."""
-    if not isinstance(grad_output, np.ndarray):
-        raise DTypeError(
-            f"{describe(layer)}.backward: expected a NumPy array, got {type(grad_output).__name__}"
-        )
-    if grad_output.shape != shape:
-        raise ShapeError(
-            f"{describe(layer)}.backward: grad_output has shape {grad_output.shape}, "
-            f"but the forward output had shape {shape}"
-        )
-    if grad_output.dtype != dtype:
-        raise DTypeError(
-            f"{describe(layer)}.backward: grad_output has dtype {grad_output.dtype}, "
-            f"but the forward output had dtype {np.dtype(dtype)}"
-        )
 
 
 def float_input(x: Any, name: str) -> np.ndarray:
@@ -212,92 +134,11 @@ def float_input(x: Any, name: str) -> np.ndarray:
     if arr.dtype.kind in "biu":
         return arr.astype(np.float64)
     if arr.dtype.kind == "f":
-        raise DTypeError(_float_width_message(name, arr.dtype))
+        raise DTypeError(float_width_message(name, arr.dtype))
     raise DTypeError(f"{name}: expected real numbers, got an array of dtype {arr.dtype}")
 
 
 # -- data checks (run once at fit()/estimator boundaries) --------------------------------
-def check_labels(y: Any, n_classes: int | None = None, name: str = "y") -> np.ndarray:
-    """Check class labels: 1-D, integral, in ``0 .. n_classes - 1``.
-
-    Parameters
-    ----------
-    y : array_like, shape (n,)
-        Integer labels. Booleans and floats with integral values (``1.0``) are accepted
-        and converted; ``0.5``, NaN or strings are not.
-    n_classes : int or None
-        Number of classes; ``None`` only requires ``y >= 0``.
-    name : str
-        How the error message names ``y``.
-
-    Returns
-    -------
-    ndarray of int64, shape (n,)
-
-    Raises
-    ------
-    ShapeError
-        ``y`` is not 1-D.
-    LabelError
-        Non-integral labels, or a label outside ``0 .. n_classes - 1``.
-    ParameterError
-        ``n_classes`` is not a positive int.
-    """
-    if n_classes is not None:
-        check_positive_int(n_classes, "n_classes")
-    y = as_array(y, name)
-    if y.ndim != 1:
-        raise ShapeError(f"{name}: expected 1-D class labels of shape (n,), got shape {y.shape}")
-    kind = y.dtype.kind
-    if kind == "f":
-        # Integral and within int64 (beyond it the conversion below would be garbage).
-        with np.errstate(invalid="ignore"):
-            bad = ~(np.isfinite(y) & (y == np.round(y)) & (np.abs(y) < np.float64(2.0**62)))
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise LabelError(f"{name}: labels must be integers, found {y[i].item()!r} at index {i}")
-    elif kind == "u" and y.size and y.dtype.itemsize == 8 and int(y.max()) >= 2**63:
-        raise LabelError(f"{name}: label {int(y.max())} is far too large for a class index")
-    elif kind not in "iub":
-        raise LabelError(
-            f"{name}: labels must be integers 0..C-1, got dtype {y.dtype} "
-            "(map other labels to 0..C-1 first)"
-        )
-    y = y.astype(np.int64, copy=False)
-    if y.size == 0:
-        return y
-    low = int(y.min())
-    high = int(y.max())
-    top = None if n_classes is None else n_classes - 1
-    if low < 0 or (top is not None and high > top):
-        bad_value = low if low < 0 else high
-        i = int(np.argmax(y == bad_value))
-        valid = "labels must be >= 0" if top is None else f"labels must be in 0..{top}"
-        raise LabelError(f"{name}: {valid}, found {bad_value} at index {i}")
-    return y
-
-
-#: Inferring more classes than this (and than there are samples) from the largest label
-#: means the labels are not class indices (ids, raw values...), not that there are so many.
-MAX_INFERRED_CLASSES = 1024
-
-
-def infer_n_classes(labels: list[np.ndarray], name: str) -> int:
-    """The number of classes ``labels`` imply (largest label + 1), refusing absurd values.
-
-    ``labels`` are arrays already checked by :func:`check_labels`.
-    """
-    top = max((int(y.max()) for y in labels if y.size), default=-1) + 1
-    n = max((len(y) for y in labels), default=0)
-    if top > max(MAX_INFERRED_CLASSES, n):
-        raise LabelError(
-            f"{name}: the largest label is {top - 1}, which would mean {top} classes for {n} "
-            "samples; labels must be class indices 0..C-1 (map them with "
-            "np.unique(y, return_inverse=True)), or pass n_classes"
-        )
-    return top
-
-
 def as_float(x: Any, name: str, dtype: Any = None) -> np.ndarray:
     """Convert ``x`` to a float array, deliberately (lists, ints and bools are welcome).
 

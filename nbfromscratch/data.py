@@ -17,17 +17,16 @@ from typing import Any
 
 import numpy as np
 
+from ._labels import check_labels, infer_n_classes
 from ._validation import (
     as_array,
     as_float,
     as_rng,
     check_array,
     check_finite,
-    check_labels,
     check_not_empty,
     check_positive_int,
     check_same_length,
-    infer_n_classes,
 )
 from .datasets import load_digits, make_moons, make_sinc
 from .exceptions import DTypeError, NonFiniteError, NotFittedError, ParameterError, ShapeError

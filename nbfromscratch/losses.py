@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from . import functional as F
-from ._validation import as_array, check_array, check_choice, check_labels, describe
+from ._labels import check_labels
+from ._validation import as_array, check_array, check_choice, describe
 from .exceptions import BackwardBeforeForwardError, EmptyInputError, LabelError, ShapeError
 
 __all__ = ["Loss", "MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss"]

@@ -11,15 +11,14 @@ from typing import Any
 
 import numpy as np
 
+from ._labels import check_labels, infer_n_classes
 from ._validation import (
     as_array,
     as_float,
     check_array,
     check_finite,
-    check_labels,
     check_not_empty,
     check_same_length,
-    infer_n_classes,
 )
 from .exceptions import NonFiniteError, ParameterError, ShapeError
 

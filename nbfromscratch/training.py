@@ -15,21 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._validation import (
-    as_array,
-    as_float,
-    as_rng,
-    check_array,
-    check_finite,
-    check_labels,
-    check_not_empty,
-    check_same_length,
-    describe,
+from ._fit_inputs import (
+    check_finite_data,
+    check_objects,
+    check_options,
+    is_classification,
+    model_dtype,
+    prepare_data,
 )
+from ._validation import as_array, as_float, as_rng, check_array, check_not_empty, describe
 from .data import iterate_minibatches
-from .exceptions import ArgumentTypeError, LabelError, NonFiniteError, ParameterError, ShapeError
+from .exceptions import ArgumentTypeError, NonFiniteError
 from .layers.module import Module, Parameter
-from .losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss
+from .losses import Loss
 from .optim import Optimizer
 
 if TYPE_CHECKING:
@@ -117,19 +115,19 @@ def fit(
     import pandas as pd
     from tqdm import tqdm
 
-    _check_objects(loss_fn, optimizer, validation_data, callbacks)
-    dtype = _model_dtype(model)
-    X, y = _prepare_data(model, loss_fn, X, y, dtype, "X", "y")
+    check_objects(loss_fn, optimizer, validation_data, callbacks)
+    dtype = model_dtype(model)
+    X, y = prepare_data(model, loss_fn, X, y, dtype, "X", "y")
     validation = None
     if validation_data is not None:
         X_val, y_val = validation_data
-        validation = _prepare_data(model, loss_fn, X_val, y_val, dtype, "X_val", "y_val")
-    _check_options(epochs, batch_size, early_stopping, validation, min_delta)
+        validation = prepare_data(model, loss_fn, X_val, y_val, dtype, "X_val", "y_val")
+    check_options(epochs, batch_size, early_stopping, validation, min_delta)
     rng = as_rng(rng)
     named = model.named_parameters()
     params = [p for _, p in named]
     n_batches = math.ceil(len(X) / batch_size)
-    classification = _is_classification(loss_fn)
+    classification = is_classification(loss_fn)
     best = _BestWeights(early_stopping, min_delta) if early_stopping is not None else None
     rows: list[dict[str, float]] = []
 
@@ -239,106 +237,20 @@ def _first_nonfinite(model: Module, xb: np.ndarray) -> str:
     return "the model's output is finite, so the loss itself overflowed (check the targets' scale)"
 
 
-def _check_objects(loss_fn: Any, optimizer: Any, validation_data: Any, callbacks: Any) -> None:
-    """The arguments of fit that are objects, not data: the right kinds of thing?"""
-    if not (callable(loss_fn) and hasattr(loss_fn, "backward")):
-        raise ArgumentTypeError(
-            f"fit: loss_fn must be a loss such as CrossEntropyLoss(), got {type(loss_fn).__name__}"
-        )
-    if not hasattr(optimizer, "step"):
-        raise ArgumentTypeError(
-            f"fit: optimizer must be an optimizer such as Adam(model.parameters()), "
-            f"got {type(optimizer).__name__}"
-        )
-    if validation_data is not None and (
-            not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2):
-        raise ArgumentTypeError("fit: validation_data must be a pair (X_val, y_val)")
-    if not all(callable(c) for c in callbacks):
-        raise ArgumentTypeError("fit: callbacks must be functions callback(epoch, logs)")
 
 
-def _model_dtype(model: Module) -> np.dtype:
-    if not isinstance(model, Module):
-        raise ArgumentTypeError(f"fit: model must be a Module, got {type(model).__name__}")
-    dtype = model.dtype
-    if dtype is None:
-        raise ParameterError(f"fit: {type(model).__name__} has no parameters to train")
-    return np.dtype(dtype)
 
 
-def _is_positive_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and bool(value >= 1)
 
 
-def _check_options(
-    epochs: int, batch_size: int, early_stopping: int | None, validation: Any, min_delta: float
-) -> None:
-    if not _is_positive_int(epochs):
-        raise ParameterError(f"fit: epochs must be a positive int, got {epochs!r}")
-    if not _is_positive_int(batch_size):
-        raise ParameterError(f"fit: batch_size must be a positive int, got {batch_size!r}")
-    if early_stopping is not None:
-        if not _is_positive_int(early_stopping):
-            raise ParameterError(
-                f"fit: early_stopping is the patience in epochs (a positive int), got {early_stopping!r}"
-            )
-        if validation is None:
-            raise ParameterError("fit: early_stopping watches val_loss, so it needs validation_data")
-    if not isinstance(min_delta, (int, float, np.integer, np.floating)) or not min_delta >= 0:
-        raise ParameterError(f"fit: min_delta must be >= 0, got {min_delta!r}")
 
 
-def _is_classification(loss_fn: Loss) -> bool:
-    return isinstance(loss_fn, (CrossEntropyLoss, BCEWithLogitsLoss))
 
 
-def _prepare_data(
-    model: Module, loss_fn: Loss, X: Any, y: Any, dtype: np.dtype, x_name: str, y_name: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Validate once, at the boundary: 2-D finite X of the model's dtype, matching y."""
-    X = check_array(as_float(X, x_name, dtype=dtype), x_name, ndim=2)
-    check_not_empty(X, x_name)
-    _check_finite_data(X, x_name)
-    y_arr = as_array(y, y_name)
-    check_same_length(X, y_arr, x_name, y_name)
-    if isinstance(loss_fn, CrossEntropyLoss) and y_arr.ndim == 2 and y_arr.shape[1] == 1:
-        raise ShapeError(
-            f"{y_name}: has shape {y_arr.shape}, but CrossEntropyLoss takes class labels of "
-            f"shape (n,): pass {y_name}.ravel() (or one-hot rows of shape (n, n_classes))"
-        )
-    if isinstance(loss_fn, CrossEntropyLoss) and y_arr.ndim == 1:
-        # Labels must index the model's outputs: ask the model how many it has, once.
-        return X, check_labels(y_arr, _n_outputs(model, X), y_name)
-    y_arr = as_float(y_arr, y_name, dtype=dtype)
-    _check_finite_data(y_arr, y_name)
-    if _is_classification(loss_fn) and y_arr.size and (y_arr.min() < 0 or y_arr.max() > 1):
-        # Checked here, once: found in some later batch, it would stop training half-way.
-        raise LabelError(
-            f"{y_name}: the targets of {type(loss_fn).__name__} are probabilities or 0/1 "
-            f"labels and must lie in [0, 1], found values from {y_arr.min()} to {y_arr.max()}"
-        )
-    return X, y_arr
 
 
-def _check_finite_data(x: np.ndarray, name: str) -> None:
-    """``check_finite`` with a fast path: if ``sum(x * x)`` is finite, so is every element.
-
-    One BLAS dot product reads the data once and allocates nothing, where
-    ``isfinite(x).all()`` also writes a boolean array as large as ``x``. Only a non-finite
-    result (a NaN or inf, or the overflow of huge finite values) pays for the element-wise
-    check and its precise message.
-    """
-    if not math.isfinite(np.vdot(x, x)):
-        check_finite(x, name)
 
 
-def _n_outputs(model: Module, X: np.ndarray) -> int:
-    was_training = model.training
-    model.eval()
-    try:
-        return int(model(X[:1]).shape[-1])
-    finally:
-        model.train(was_training)
 
 
 def _count_correct(out: np.ndarray, target: np.ndarray) -> int:
@@ -395,7 +307,7 @@ def evaluate(model: Module, loss_fn: Loss, X: Any, y: Any) -> dict[str, float]:
     out = predict(model, X)
     y = as_array(y, "y")
     scores = {"loss": loss_fn(out, y)}
-    if _is_classification(loss_fn):
+    if is_classification(loss_fn):
         scores["accuracy"] = _count_correct(out, y) / len(y)
     return scores
 
@@ -419,7 +331,7 @@ def predict(model: Module, X: Any) -> np.ndarray:
         raise ArgumentTypeError(f"predict: model must be a Module, got {type(model).__name__}")
     X = check_array(as_float(X, "X", dtype=model.dtype), "X", ndim=2)
     check_not_empty(X, "X")
-    _check_finite_data(X, "X")
+    check_finite_data(X, "X")
     was_training = model.training
     model.eval()
     try:

@@ -11,7 +11,8 @@ from nbfromscratch.exceptions import NonFiniteError
 from nbfromscratch.layers import Dropout, Linear, Module, Parameter, ReLU, Sequential, Tanh
 from nbfromscratch.losses import CrossEntropyLoss
 from nbfromscratch.optim import SGD, Adam
-from nbfromscratch.training import _check_finite_data, _check_gradients, fit
+from nbfromscratch._fit_inputs import check_finite_data
+from nbfromscratch.training import _check_gradients, fit
 
 
 def mlp(dtype=np.float64, seed=0):
@@ -132,11 +133,74 @@ def test_data_check_reports_the_first_non_finite_value_without_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(NonFiniteError, match=r"2 NaN/inf value\(s\), the first at index \(2, 1\)"):
-            _check_finite_data(X, "X")
+            check_finite_data(X, "X")
 
 
 def test_data_check_accepts_huge_finite_values_whose_squares_overflow():
     X = np.full((4, 3), 3e38, dtype=np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        _check_finite_data(X, "X")  # no exception, no warning
+        check_finite_data(X, "X")  # no exception, no warning
+
+
+# -- Parameter.zero_grad is lazy, accumulate_grad writes straight into a zeroed gradient --------
+def test_zero_grad_reads_as_zeros_without_any_backward():
+    p = Parameter(np.ones((3, 2)))
+    p.grad[...] = 5.0
+    p.zero_grad()
+    np.testing.assert_array_equal(p.grad, np.zeros((3, 2)))
+
+
+def test_accumulate_grad_after_zero_grad_writes_into_the_same_array():
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(4, 6)), rng.normal(size=(6, 3))
+    p = Parameter(np.zeros((4, 3)))
+    p.grad[...] = 7.0                       # stale gradient from an earlier step
+    held = p.grad
+    p.zero_grad()
+    p.accumulate_grad(np.matmul, a, b)
+    assert p.grad is held                   # no new array: references stay valid
+    np.testing.assert_array_equal(p.grad, a @ b)   # the stale 7s are gone, not added to
+
+
+def test_accumulate_grad_adds_when_the_gradient_is_not_zero():
+    rng = np.random.default_rng(4)
+    g = rng.normal(size=(5, 3))
+    p = Parameter(np.zeros(3))
+    p.zero_grad()
+    p.accumulate_grad(np.sum, g, axis=0)
+    p.accumulate_grad(np.sum, g, axis=0)
+    np.testing.assert_allclose(p.grad, 2 * g.sum(axis=0), rtol=1e-12)
+    p.zero_grad()
+    _ = p.grad                              # reading writes the zeros ...
+    p.accumulate_grad(np.sum, g, axis=0)    # ... so this adds to them
+    np.testing.assert_allclose(p.grad, g.sum(axis=0), rtol=1e-12)
+
+
+def test_assigning_grad_replaces_a_pending_zero():
+    p = Parameter(np.zeros(2))
+    p.zero_grad()
+    p.grad = np.array([1.0, 2.0])
+    p.accumulate_grad(np.add, np.ones(2), np.ones(2))
+    np.testing.assert_array_equal(p.grad, [3.0, 4.0])
+
+
+@pytest.mark.parametrize("method", ["backward", "backward_params"])
+def test_linear_weight_gradient_allocates_no_weight_sized_temporary(method):
+    import tracemalloc
+
+    rng = np.random.default_rng(5)
+    layer = Linear(784, 256, rng=0)        # float64: the weight gradient is 1.6 MB
+    x, g = rng.normal(size=(128, 784)), rng.normal(size=(128, 256))
+    layer(x)
+    getattr(layer, method)(g)              # warm-up
+    layer.zero_grad()
+    tracemalloc.start()
+    try:
+        getattr(layer, method)(g)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # backward returns dL/dX (128 x 784 = 0.8 MB); grad += X^T G would add a 1.6 MB temporary.
+    assert peak < layer.weight.data.nbytes * 0.75
+    np.testing.assert_allclose(layer.weight.grad, x.T @ g, rtol=1e-12)

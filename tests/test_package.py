@@ -61,3 +61,13 @@ def test_docstring_chapter_references_exist(name, obj):
 
 def test_package_ships_type_information():
     assert (Path(nbfromscratch.__file__).parent / "py.typed").exists()
+
+
+def test_package_passes_mypy(tmp_path):
+    # The package is typed (py.typed ships with it): the annotations must also be right.
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental", "--cache-dir", str(tmp_path), "nbfromscratch"],
+        cwd=ROOT, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Success" in result.stdout

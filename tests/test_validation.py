@@ -5,25 +5,26 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nbfromscratch._labels import check_labels, infer_n_classes
 from nbfromscratch._validation import (
     as_array,
     as_float,
     as_rng,
     check_array,
     check_choice,
-    check_features,
     check_finite,
     check_float_dtype,
-    check_grad_output,
-    check_labels,
-    check_layer_input,
     check_not_empty,
     check_positive_int,
-    check_same_dtype,
     check_same_length,
     describe,
     float_input,
-    infer_n_classes,
+)
+from nbfromscratch.layers._checks import (
+    check_features,
+    check_grad_output,
+    check_layer_input,
+    check_same_dtype,
 )
 from nbfromscratch.exceptions import (
     ArgumentTypeError,

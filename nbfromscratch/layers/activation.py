@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
-from .._validation import check_choice, check_grad_output, check_layer_input, describe
+from .._validation import check_choice, describe
+from ._checks import check_grad_output, check_layer_input
 from ..exceptions import BackwardBeforeForwardError
 from .module import Module
 from .registry import register_layer

@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_rng, check_grad_output, check_layer_input, describe
+from .._validation import as_rng, describe
+from ._checks import check_grad_output, check_layer_input
 from ..exceptions import BackwardBeforeForwardError, ParameterError
 from .module import Module
 from .registry import register_layer

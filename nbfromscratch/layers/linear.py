@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_rng, check_grad_output, check_layer_input, describe
+from .._validation import as_rng, describe
+from ._checks import check_grad_output, check_layer_input
 from ..exceptions import BackwardBeforeForwardError, DTypeError, ShapeError
 from ..init import INITIALIZERS, Initializer, get_initializer
 from .module import Module, Parameter
@@ -130,10 +131,11 @@ class Linear(Module):
             raise BackwardBeforeForwardError(f"{describe(self)}: backward() called before forward()")
         check_grad_output(grad_output, (x.shape[0], self.out_features), x.dtype, self)
         # dL/dW = X^T G   (chapter 5): summed over the batch by the matrix product.
-        self.weight.grad += x.T @ grad_output
+        # accumulate_grad(op, ...) is grad += op(...), computed in place after zero_grad().
+        self.weight.accumulate_grad(np.matmul, x.T, grad_output)
         if self.bias is not None:
             # dL/db = sum over the batch of G   (chapter 5)
-            self.bias.grad += grad_output.sum(axis=0)
+            self.bias.accumulate_grad(np.sum, grad_output, axis=0)
         # dL/dX = G W^T   (chapter 5)
         return grad_output @ self.weight.data.T
 
@@ -153,9 +155,9 @@ class Linear(Module):
             raise BackwardBeforeForwardError(f"{describe(self)}: backward() called before forward()")
         check_grad_output(grad_output, (x.shape[0], self.out_features), x.dtype, self)
         # dL/dW = X^T G and dL/db = sum over the batch of G, as in backward()   (chapter 5)
-        self.weight.grad += x.T @ grad_output
+        self.weight.accumulate_grad(np.matmul, x.T, grad_output)
         if self.bias is not None:
-            self.bias.grad += grad_output.sum(axis=0)
+            self.bias.accumulate_grad(np.sum, grad_output, axis=0)
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments as a JSON-able dict (no weights); see ``layer_from_config``."""

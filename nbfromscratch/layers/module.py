@@ -13,7 +13,7 @@ Conventions (the whole package follows them):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -37,11 +37,11 @@ class Parameter:
     data : ndarray
         The current values; optimizers update it in place.
     grad : ndarray
-        ``dL/d(data)``, same shape and dtype as ``data``; layers accumulate into it,
-        ``zero_grad()`` resets it.
+        ``dL/d(data)``, same shape and dtype as ``data``; layers accumulate into it
+        (:meth:`accumulate_grad`), ``zero_grad()`` resets it.
     """
 
-    __slots__ = ("data", "grad")
+    __slots__ = ("data", "_grad", "_grad_is_zero")
 
     def __init__(self, data: np.ndarray) -> None:
         data = as_array(data, "Parameter data")
@@ -52,7 +52,22 @@ class Parameter:
         # Own a contiguous copy: the optimizer updates it in place, and aliasing the
         # caller's array would silently change it too.
         self.data: np.ndarray = np.array(data, order="C", copy=True)
-        self.grad: np.ndarray = np.zeros_like(self.data)
+        self._grad: np.ndarray = np.zeros_like(self.data)
+        # True after zero_grad(): the zeros are not written yet (see accumulate_grad).
+        self._grad_is_zero = False
+
+    @property
+    def grad(self) -> np.ndarray:
+        """``dL/d(data)``: an array of ``data``'s shape and dtype, updated in place."""
+        if self._grad_is_zero:
+            self._grad.fill(0)  # zero_grad() was lazy: write the zeros now that they are read
+            self._grad_is_zero = False
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: np.ndarray) -> None:
+        self._grad = value
+        self._grad_is_zero = False
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -65,8 +80,38 @@ class Parameter:
         return self.data.dtype
 
     def zero_grad(self) -> None:
-        """Set the gradient to zero, in place (no new allocation)."""
-        self.grad.fill(0)
+        """Set the gradient to zero.
+
+        Lazily: the array is only marked as zero. The next :meth:`accumulate_grad` then
+        writes its result straight into it (nothing to add to), and reading :attr:`grad`
+        before that writes the zeros. Either way ``grad`` reads as zeros. (An array taken
+        from ``grad`` before the call keeps its old values until ``grad`` is next read or
+        written: read ``grad`` again rather than holding on to it.)
+        """
+        self._grad_is_zero = True
+
+    def accumulate_grad(self, op: Callable[..., np.ndarray], *args: Any, **kwargs: Any) -> None:
+        """``grad += op(*args, **kwargs)``, without a temporary when ``grad`` is zero.
+
+        ``op`` is a NumPy function that takes ``out=`` (``np.matmul``, ``np.sum``, ...).
+        Right after :meth:`zero_grad` (the usual case: one backward pass per step) the
+        result is written straight into ``grad``: no zeros to write first, no temporary
+        array to allocate and add: for the first layer of an MNIST network, a fill, an
+        allocation and an addition of 200,704 numbers per step (chapter 13, *Making it
+        fast*).
+
+        Parameters
+        ----------
+        op : callable
+            Computes the contribution, e.g. ``np.matmul`` for ``X^T G``.
+        *args, **kwargs
+            Its arguments; the result must have ``grad``'s shape and dtype.
+        """
+        if self._grad_is_zero:
+            op(*args, out=self._grad, **kwargs)
+            self._grad_is_zero = False
+        else:
+            self._grad += op(*args, **kwargs)
 
     def __repr__(self) -> str:
         return f"Parameter(shape={self.shape}, dtype={self.dtype})"
