@@ -36,9 +36,8 @@ class Parameter:
     ----------
     data : ndarray
         The current values; optimizers update it in place.
-    grad : ndarray
-        ``dL/d(data)``, same shape and dtype as ``data``; layers accumulate into it
-        (:meth:`accumulate_grad`), ``zero_grad()`` resets it.
+
+    The gradient is the property :attr:`grad`.
     """
 
     __slots__ = ("data", "_grad", "_grad_is_zero")
@@ -58,7 +57,11 @@ class Parameter:
 
     @property
     def grad(self) -> np.ndarray:
-        """``dL/d(data)``: an array of ``data``'s shape and dtype, updated in place."""
+        """``dL/d(data)``, an array of ``data``'s shape and dtype, updated in place.
+
+        Layers add into it (:meth:`accumulate_grad`), :meth:`zero_grad` resets it, and
+        optimizers read it.
+        """
         if self._grad_is_zero:
             self._grad.fill(0)  # zero_grad() was lazy: write the zeros now that they are read
             self._grad_is_zero = False
