@@ -32,6 +32,7 @@ from .data import (
 )
 from .estimators import MLPClassifier, MLPRegressor
 from .exceptions import (
+    ArgumentTypeError,
     BackwardBeforeForwardError,
     DataFileError,
     DTypeError,
@@ -40,6 +41,7 @@ from .exceptions import (
     NBFSError,
     NonFiniteError,
     NotFittedError,
+    ParameterError,
     ShapeError,
     UnknownNameError,
     WeightsFileError,
@@ -164,6 +166,8 @@ __all__ = [
     "NotFittedError",
     "WeightsFileError",
     "DataFileError",
+    "ParameterError",
+    "ArgumentTypeError",
     # book tooling
     "show_source",
     "__version__",

@@ -12,8 +12,22 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._validation import check_array
-from .exceptions import ShapeError
+from ._validation import (
+    as_array,
+    check_array,
+    check_finite,
+    check_not_empty,
+    check_positive_int,
+    check_same_length,
+)
+from .exceptions import (
+    ArgumentTypeError,
+    DTypeError,
+    NonFiniteError,
+    ParameterError,
+    ShapeError,
+    UnknownNameError,
+)
 from .layers.module import Module
 
 if TYPE_CHECKING:
@@ -44,7 +58,54 @@ def _axes(ax: Axes | None) -> Axes:
     plt, _ = _require_plotting()
     if ax is None:
         _, ax = plt.subplots()
+    elif not hasattr(ax, "plot"):
+        raise ArgumentTypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
     return ax
+
+
+def _data(X: Any, who: str, n_features: int) -> np.ndarray:
+    """``X`` as a non-empty, finite, real 2-D array with ``n_features`` columns."""
+    X = check_array(X, f"{who}: X", ndim=2, dtype_kind="fiu")
+    if X.shape[1] != n_features:
+        noun = "feature" if n_features == 1 else "features"
+        raise ShapeError(f"{who}: X must have {n_features} {noun}, got shape {X.shape}")
+    check_not_empty(X, f"{who}: X")
+    check_finite(X, f"{who}: X")
+    with np.errstate(over="ignore"):
+        span = X.max(axis=0).astype(np.float64) - X.min(axis=0)
+    if not np.isfinite(span).all():
+        raise NonFiniteError(f"{who}: X spans a range too large to draw (its max - min overflows)")
+    return X
+
+
+def _nonnegative(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value) or value < 0:
+        raise ParameterError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _class_labels(y: Any, who: str) -> np.ndarray:
+    """``y`` as 1-D class labels to colour points by: integers, finite floats or strings."""
+    y = as_array(y, f"{who}: y")
+    if y.ndim != 1:
+        raise ShapeError(f"{who}: y must be 1-D labels of shape (n,), got shape {y.shape}")
+    if y.dtype.kind not in "biufU":
+        raise DTypeError(f"{who}: y must hold numbers or strings, got dtype {y.dtype}")
+    if y.dtype.kind == "f":
+        check_finite(y, f"{who}: y")
+    return y
+
+
+def _model_output(model: Any, grid: np.ndarray, who: str) -> np.ndarray:
+    """The model's outputs on ``grid``, one per row, as an array (strings allowed)."""
+    out = as_array(_predictor(model)(grid), f"{who}: the model's output")
+    if out.ndim not in (1, 2) or len(out) != len(grid):
+        raise ShapeError(
+            f"{who}: the model returned shape {out.shape} for {len(grid)} inputs; expected "
+            f"({len(grid)},) or ({len(grid)}, k)"
+        )
+    return out
 
 
 def use_book_style() -> None:
@@ -98,8 +159,13 @@ def plot_function_and_derivative(
     -------
     Axes
     """
+    if x is None:
+        x = np.linspace(-5.0, 5.0, 401)
+    else:
+        x = check_array(x, "plot_function_and_derivative: x", ndim=1, dtype_kind="fiu")
+        check_not_empty(x, "plot_function_and_derivative: x")
+        x = x.astype(np.float64, copy=False) if x.dtype.kind in "iu" else x
     ax = _axes(ax)
-    x = np.linspace(-5.0, 5.0, 401) if x is None else np.asarray(x, dtype=float)
     ax.plot(x, f(x), label=f"${name}(x)$")
     ax.plot(x, df(x), linestyle="--", label=f"${name}'(x)$")
     ax.axhline(0.0, color="0.5", linewidth=0.8)
@@ -120,8 +186,9 @@ def _predictor(model: Any) -> Callable[[np.ndarray], np.ndarray]:
         return model.predict
     if callable(model):
         return model
-    raise TypeError(
-        f"expected a Module, an estimator with predict() or a function, got {type(model).__name__}"
+    raise ArgumentTypeError(
+        f"model: expected a Module, an estimator with predict() or a function, "
+        f"got {type(model).__name__}"
     )
 
 
@@ -166,16 +233,27 @@ def plot_decision_boundary(
     -------
     Axes
     """
-    plt, sns = _require_plotting()
-    X = check_array(X, "X", ndim=2, dtype_kind="fiu")
-    if X.shape[1] != 2:
-        raise ShapeError(f"plot_decision_boundary: X must have 2 features, got shape {X.shape}")
+    _, sns = _require_plotting()
+    who = "plot_decision_boundary"
+    X = _data(X, who, 2)
+    y = _class_labels(y, who)
+    check_same_length(X, y, f"{who}: X", f"{who}: y")
+    resolution = check_positive_int(resolution, f"{who}: resolution")
+    padding = _nonnegative(padding, f"{who}: padding")
+    _predictor(model)  # a wrong kind of model fails before a figure is drawn
     ax = _axes(ax)
     low, high = X.min(axis=0) - padding, X.max(axis=0) + padding
+    if not (np.isfinite(low).all() and np.isfinite(high).all()):
+        raise NonFiniteError(f"{who}: X plus padding exceeds the range of floating point")
     xx, yy = np.meshgrid(np.linspace(low[0], high[0], resolution),
                          np.linspace(low[1], high[1], resolution))
     grid = np.column_stack([xx.ravel(), yy.ravel()])
-    predicted = _as_labels(_predictor(model)(grid))
+    predicted = _as_labels(_model_output(model, grid, who))
+    if (y.dtype.kind == "U") != (predicted.dtype.kind == "U"):
+        raise DTypeError(
+            f"{who}: y holds labels of dtype {y.dtype} but the model predicts {predicted.dtype}; "
+            "pass y in the model's own labels"
+        )
     # Labels may be strings (an estimator's classes_): colour by index into the sorted set.
     classes = np.unique(np.concatenate([np.unique(y), np.unique(predicted)]))
     zz = np.searchsorted(classes, predicted).reshape(xx.shape)
@@ -222,15 +300,22 @@ def plot_regression(
     -------
     Axes
     """
-    X = check_array(X, "X", ndim=2, dtype_kind="fiu")
-    if X.shape[1] != 1:
-        raise ShapeError(f"plot_regression: X must have 1 feature, got shape {X.shape}")
+    who = "plot_regression"
+    X = _data(X, who, 1)
+    y = check_array(y, f"{who}: y", ndim=None, dtype_kind="fiu")
+    if y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
+        raise ShapeError(f"{who}: y must have shape (n,) or (n, 1), got {y.shape}")
+    check_same_length(X, y, f"{who}: X", f"{who}: y")
+    _predictor(model)  # a wrong kind of model fails before a figure is drawn
     ax = _axes(ax)
     grid = np.linspace(X.min(), X.max(), 400)
     ax.scatter(X[:, 0], np.ravel(y), s=12, alpha=0.5, label="data")
     if truth is not None:
         ax.plot(grid, truth(grid), color="0.3", linestyle=":", label="true function")
-    ax.plot(grid, np.ravel(_predictor(model)(grid[:, None])), linewidth=2, label="model")
+    prediction = _model_output(model, grid[:, None], who)
+    if prediction.ndim == 2 and prediction.shape[1] != 1:
+        raise ShapeError(f"{who}: the model must have one output, got shape {prediction.shape}")
+    ax.plot(grid, np.ravel(prediction), linewidth=2, label="model")
     ax.set_xlabel("$x$")
     ax.set_ylabel("$y$")
     ax.set_title(title)
@@ -270,9 +355,21 @@ def plot_history(
     import pandas as pd
 
     if not isinstance(history, pd.DataFrame):  # re-wrapping a DataFrame would drop .attrs
-        history = pd.DataFrame(history)
+        if not isinstance(history, dict):
+            raise ArgumentTypeError(
+                "plot_history: history must be the DataFrame fit() returns or a dict of lists, "
+                f"got {type(history).__name__}"
+            )
+        try:
+            history = pd.DataFrame(history)
+        except ValueError as err:  # e.g. lists of different lengths
+            raise ShapeError(f"plot_history: history cannot be made a table: {err}") from None
     if metric not in history.columns:
-        raise KeyError(f"plot_history: no column {metric!r}; columns are {list(history.columns)}")
+        raise UnknownNameError(
+            f"plot_history: no column {metric!r}; columns are {list(history.columns)}"
+        )
+    if len(history) == 0:
+        raise ShapeError("plot_history: history has no rows (no epochs to plot)")
     ax = _axes(ax)
     epochs = history["epoch"] if "epoch" in history.columns else np.arange(1, len(history) + 1)
     ax.plot(epochs, history[metric], marker="o", markersize=3, label="training")
@@ -318,12 +415,19 @@ def plot_confusion_matrix(
     Axes
     """
     _, sns = _require_plotting()
-    cm = check_array(cm, "cm", ndim=2, dtype_kind="fiu")
+    who = "plot_confusion_matrix"
+    cm = check_array(cm, f"{who}: cm", ndim=2, dtype_kind="fiu")
     if cm.shape[0] != cm.shape[1]:
-        raise ShapeError(f"plot_confusion_matrix: cm must be square, got shape {cm.shape}")
+        raise ShapeError(f"{who}: cm must be square, got shape {cm.shape}")
+    check_not_empty(cm, f"{who}: cm")
+    check_finite(cm, f"{who}: cm")
+    if (cm < 0).any():
+        raise ParameterError(f"{who}: cm holds counts, which cannot be negative")
+    ticks = list(labels) if labels is not None else list(range(len(cm)))
+    if len(ticks) != len(cm):
+        raise ShapeError(f"{who}: got {len(ticks)} labels for {len(cm)} classes")
     ax = _axes(ax)
     values = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm
-    ticks = list(labels) if labels is not None else list(range(len(cm)))
     fmt = ".2f" if normalize else ("d" if cm.dtype.kind in "iu" else "g")
     sns.heatmap(values, annot=True, fmt=fmt, cmap="Blues", cbar=False,
                 square=True, xticklabels=ticks, yticklabels=ticks, ax=ax)

@@ -594,3 +594,98 @@ def test_misusing_the_api_raises_package_errors(misuse):
         warnings.simplefilter("error")
         with pytest.raises(NBFSError):
             MISUSE[misuse]()
+
+
+# -- plotting ---------------------------------------------------------------------------------
+# The helpers draw with matplotlib (the Agg backend, set in conftest.py); every example closes
+# its figure. Few examples: drawing is slow, and the checks are the same as above.
+PLOT_FUZZ = settings(FUZZ, max_examples=max(1, EXAMPLES // 4))
+
+
+def _is_real_array(x: Any, ndim: int) -> bool:
+    return isinstance(x, np.ndarray) and x.ndim == ndim and x.dtype.kind in "iuf" \
+        and x.dtype != np.float16
+
+
+@contextmanager
+def plot_contract(tame: bool):
+    import matplotlib.pyplot as plt
+
+    try:
+        with contract(tame) as outcome:
+            yield outcome
+    finally:
+        plt.close("all")
+
+
+def _threshold_model(grid: np.ndarray) -> np.ndarray:
+    return (grid[:, 0] > 0).astype(np.int64)
+
+
+@PLOT_FUZZ
+@given(X=anything(max_dims=2, max_side=5), y=anything(max_dims=1, max_side=5),
+       resolution=st.integers(-1, 6), padding=st.floats(0.1, 2.0))
+def test_plot_decision_boundary_works_or_raises_package_errors(X, y, resolution, padding):
+    with plot_contract(is_tame(X, y)) as outcome:
+        ax = nbf.plotting.plot_decision_boundary(_threshold_model, X, y, resolution=resolution,
+                                                 padding=padding)
+    sensible = (_is_real_array(X, 2) and X.shape[1] == 2 and len(X) > 0 and is_tame(X)
+                and _is_real_array(y, 1) and len(y) == len(X) and is_tame(y) and resolution >= 1)
+    assert outcome.ok or not sensible, outcome.raised
+    if outcome.ok:
+        assert ax.get_title() == "Decision regions" and ax.get_xlabel() == "$x_1$"
+
+
+@PLOT_FUZZ
+@given(X=anything(max_dims=2, max_side=5), y=anything(max_dims=2, max_side=5))
+def test_plot_regression_works_or_raises_package_errors(X, y):
+    with plot_contract(is_tame(X, y)) as outcome:
+        ax = nbf.plotting.plot_regression(lambda grid: np.sin(grid), X, y)
+    sensible = (_is_real_array(X, 2) and X.shape[1] == 1 and len(X) > 0 and is_tame(X)
+                and _is_real_array(y, 1) and len(y) == len(X) and is_tame(y))
+    assert outcome.ok or not sensible, outcome.raised
+    if outcome.ok:
+        assert len(ax.get_lines()) == 1  # the model's curve (no truth given)
+
+
+@PLOT_FUZZ
+@given(cm=anything(max_dims=3, max_side=4), normalize=st.booleans())
+def test_plot_confusion_matrix_works_or_raises_package_errors(cm, normalize):
+    with plot_contract(is_tame(cm)) as outcome:
+        ax = nbf.plotting.plot_confusion_matrix(cm, normalize=normalize)
+    sensible = (_is_real_array(cm, 2) and cm.shape[0] == cm.shape[1] and cm.size > 0
+                and is_tame(cm) and (cm >= 0).all())
+    assert outcome.ok or not sensible, outcome.raised
+    if outcome.ok:
+        assert len(ax.texts) == cm.size  # every cell annotated
+
+
+@PLOT_FUZZ
+@given(columns=st.dictionaries(st.sampled_from(["epoch", "loss", "val_loss", "accuracy"]),
+                               st.lists(st.floats(allow_nan=True), min_size=0, max_size=4)),
+       metric=st.sampled_from(["loss", "accuracy", "val_loss", "nope"]), logy=st.booleans())
+def test_plot_history_works_or_raises_package_errors(columns, metric, logy):
+    lengths = {len(v) for v in columns.values()}
+    tame = is_tame(*columns.values()) and not logy  # a log axis warns about values <= 0
+    with plot_contract(tame) as outcome:
+        ax = nbf.plotting.plot_history(columns, metric, logy=logy)
+    sensible = metric in columns and len(lengths) == 1 and lengths != {0}
+    assert outcome.ok or not sensible, outcome.raised
+    if outcome.ok:
+        assert ax.get_xlabel() == "epoch"
+
+
+@PLOT_FUZZ
+@given(x=anything(max_dims=2, max_side=6))
+def test_plot_function_and_derivative_works_or_raises_package_errors(x):
+    with plot_contract(is_tame(x)) as outcome:
+        ax = nbf.plotting.plot_function_and_derivative(np.tanh, lambda t: 1 - np.tanh(t) ** 2, x)
+    sensible = _is_real_array(x, 1) and x.size > 0
+    assert outcome.ok or not sensible, outcome.raised
+    if outcome.ok:
+        assert len(ax.get_lines()) >= 2
+
+
+def test_plotting_rejects_a_model_that_is_not_one():
+    with pytest.raises(nbf.ArgumentTypeError, match="model: expected a Module"):
+        nbf.plotting.plot_decision_boundary(3, np.zeros((2, 2)), [0, 1])

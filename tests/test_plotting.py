@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from nbfromscratch.exceptions import ShapeError  # noqa: E402
+from nbfromscratch.exceptions import ShapeError, UnknownNameError  # noqa: E402
 from nbfromscratch.layers import Linear, Sequential  # noqa: E402
 from nbfromscratch.plotting import (  # noqa: E402
     plot_confusion_matrix,
@@ -118,7 +118,7 @@ def test_history_plots_training_and_validation_curves():
     assert_labelled(ax)
     acc = plot_history(history, "accuracy")
     assert len([line for line in acc.get_lines() if len(line.get_xdata()) == 3]) == 1
-    with pytest.raises(KeyError, match="val_accuracy"):
+    with pytest.raises(UnknownNameError, match="val_accuracy"):
         plot_history(history, "val_accuracy")
 
 
