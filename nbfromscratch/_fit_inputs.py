@@ -21,6 +21,7 @@ from ._validation import (
     as_float,
     check_array,
     check_finite,
+    check_nonnegative,
     check_not_empty,
     check_same_length,
 )
@@ -79,8 +80,7 @@ def check_options(
             )
         if validation is None:
             raise ParameterError("fit: early_stopping watches val_loss, so it needs validation_data")
-    if not isinstance(min_delta, (int, float, np.integer, np.floating)) or not min_delta >= 0:
-        raise ParameterError(f"fit: min_delta must be >= 0, got {min_delta!r}")
+    check_nonnegative(min_delta, "fit: min_delta")
 
 
 def is_classification(loss_fn: Loss) -> bool:

@@ -16,7 +16,7 @@ import numpy as np
 import math
 from typing import Any
 
-from ._validation import as_rng, check_positive_int
+from ._validation import as_rng, check_nonnegative, check_positive_int
 from .exceptions import ParameterError
 
 __all__ = ["make_moons", "make_sinc", "load_digits"]
@@ -111,9 +111,7 @@ def make_sinc(
 
 
 def _check_noise(noise: Any, who: str) -> None:
-    if isinstance(noise, bool) or not isinstance(noise, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(noise) or noise < 0:
-        raise ParameterError(f"{who}: noise must be a finite number >= 0, got {noise!r}")
+    check_nonnegative(noise, f"{who}: noise")
 
 
 def load_digits(scale: bool = True) -> tuple[np.ndarray, np.ndarray]:

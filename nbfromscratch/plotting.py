@@ -16,6 +16,7 @@ from ._validation import (
     as_array,
     check_array,
     check_finite,
+    check_nonnegative,
     check_not_empty,
     check_positive_int,
     check_same_length,
@@ -76,13 +77,6 @@ def _data(X: Any, who: str, n_features: int) -> np.ndarray:
     if not np.isfinite(span).all():
         raise NonFiniteError(f"{who}: X spans a range too large to draw (its max - min overflows)")
     return X
-
-
-def _nonnegative(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(value) or value < 0:
-        raise ParameterError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
 
 
 def _class_labels(y: Any, who: str) -> np.ndarray:
@@ -239,7 +233,7 @@ def plot_decision_boundary(
     y = _class_labels(y, who)
     check_same_length(X, y, f"{who}: X", f"{who}: y")
     resolution = check_positive_int(resolution, f"{who}: resolution")
-    padding = _nonnegative(padding, f"{who}: padding")
+    padding = check_nonnegative(padding, f"{who}: padding")
     _predictor(model)  # a wrong kind of model fails before a figure is drawn
     ax = _axes(ax)
     low, high = X.min(axis=0) - padding, X.max(axis=0) + padding

@@ -309,7 +309,7 @@ def _(tmp_path):
 
 
 # -- ParameterError, ArgumentTypeError -------------------------------------------------------
-@case("E-param-value", ParameterError, "SGD", "lr must be >= 0", "-0.1")
+@case("E-param-value", ParameterError, "SGD", "lr must be a finite number >= 0", "-0.1")
 def _(tmp_path):
     nbf.SGD(mlp().parameters(), lr=-0.1)
 

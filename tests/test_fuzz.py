@@ -657,7 +657,7 @@ def test_plot_confusion_matrix_works_or_raises_package_errors(cm, normalize):
                 and is_tame(cm) and (cm >= 0).all())
     assert outcome.ok or not sensible, outcome.raised
     if outcome.ok:
-        assert len(ax.texts) == cm.size  # every cell annotated
+        assert len(ax.texts) == np.size(cm)  # every cell annotated
 
 
 @PLOT_FUZZ

@@ -19,6 +19,7 @@ from .._validation import (
     check_choice,
     check_finite,
     check_float_dtype,
+    check_nonnegative,
     check_not_empty,
     check_positive_int,
     check_same_length,
@@ -151,10 +152,7 @@ class BaseMLP:
         targets, n_outputs = self._encode_targets(y)
         check_positive_int(self.max_iter, "max_iter")
         check_positive_int(self.n_iter_no_change, "n_iter_no_change")
-        tol = self.tol
-        if isinstance(tol, bool) or not isinstance(tol, (int, float, np.integer, np.floating)) \
-                or not 0 <= tol < math.inf:
-            raise ParameterError(f"tol must be a finite number >= 0, got {tol!r}")
+        check_nonnegative(self.tol, "tol")
         rng = as_rng(self.random_state, "random_state")
         self.n_features_in_ = X.shape[1]
         model = self._build_model(X.shape[1], n_outputs, dtype, rng)

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..layers.module import Parameter
-from .base import Optimizer, check_betas, check_nonnegative
+from .._validation import check_nonnegative
+from .base import Optimizer, check_betas
 
 __all__ = ["Adam", "AdamW"]
 
@@ -54,10 +55,10 @@ class Adam(Optimizer):
     ) -> None:
         super().__init__(params)
         name = type(self).__name__
-        self.lr = check_nonnegative(lr, "lr", name)
+        self.lr = check_nonnegative(lr, f"{name}: lr")
         self.betas = check_betas(betas, name)
-        self.eps = check_nonnegative(eps, "eps", name)
-        self.weight_decay = check_nonnegative(weight_decay, "weight_decay", name)
+        self.eps = check_nonnegative(eps, f"{name}: eps")
+        self.weight_decay = check_nonnegative(weight_decay, f"{name}: weight_decay")
 
     def _update(self, p: Parameter, state: dict[str, np.ndarray], t: int) -> None:
         if "exp_avg" not in state:

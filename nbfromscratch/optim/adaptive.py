@@ -10,7 +10,8 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..layers.module import Parameter
-from .base import Optimizer, check_nonnegative
+from .._validation import check_nonnegative
+from .base import Optimizer
 
 __all__ = ["Adagrad", "RMSprop"]
 
@@ -49,13 +50,13 @@ class Adagrad(Optimizer):
         eps: float = 1e-10,
     ) -> None:
         super().__init__(params)
-        self.lr = check_nonnegative(lr, "lr", "Adagrad")
-        self.lr_decay = check_nonnegative(lr_decay, "lr_decay", "Adagrad")
-        self.weight_decay = check_nonnegative(weight_decay, "weight_decay", "Adagrad")
+        self.lr = check_nonnegative(lr, "Adagrad: lr")
+        self.lr_decay = check_nonnegative(lr_decay, "Adagrad: lr_decay")
+        self.weight_decay = check_nonnegative(weight_decay, "Adagrad: weight_decay")
         self.initial_accumulator_value = check_nonnegative(
-            initial_accumulator_value, "initial_accumulator_value", "Adagrad"
+            initial_accumulator_value, "Adagrad: initial_accumulator_value"
         )
-        self.eps = check_nonnegative(eps, "eps", "Adagrad")
+        self.eps = check_nonnegative(eps, "Adagrad: eps")
         for p, state in zip(self.params, self.state):
             state["sum"] = np.full_like(p.data, self.initial_accumulator_value)
 
@@ -111,11 +112,11 @@ class RMSprop(Optimizer):
         centered: bool = False,
     ) -> None:
         super().__init__(params)
-        self.lr = check_nonnegative(lr, "lr", "RMSprop")
-        self.alpha = check_nonnegative(alpha, "alpha", "RMSprop")
-        self.eps = check_nonnegative(eps, "eps", "RMSprop")
-        self.weight_decay = check_nonnegative(weight_decay, "weight_decay", "RMSprop")
-        self.momentum = check_nonnegative(momentum, "momentum", "RMSprop")
+        self.lr = check_nonnegative(lr, "RMSprop: lr")
+        self.alpha = check_nonnegative(alpha, "RMSprop: alpha")
+        self.eps = check_nonnegative(eps, "RMSprop: eps")
+        self.weight_decay = check_nonnegative(weight_decay, "RMSprop: weight_decay")
+        self.momentum = check_nonnegative(momentum, "RMSprop: momentum")
         self.centered = bool(centered)
 
     def _update(self, p: Parameter, state: dict[str, np.ndarray], t: int) -> None:

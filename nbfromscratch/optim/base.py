@@ -10,7 +10,6 @@ parameter, and each parameter has one scratch array so that a step allocates not
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 import numpy as np
@@ -19,15 +18,6 @@ from ..exceptions import ArgumentTypeError, ParameterError
 from ..layers.module import Module, Parameter
 
 __all__ = ["Optimizer"]
-
-
-def check_nonnegative(value: float, name: str, owner: str) -> float:
-    """Return ``value`` as a float, or raise ParameterError naming ``owner`` and ``name``."""
-    if not (isinstance(value, (int, float, np.floating, np.integer)) and math.isfinite(value)):
-        raise ParameterError(f"{owner}: {name} must be a finite number, got {value!r}")
-    if value < 0:
-        raise ParameterError(f"{owner}: {name} must be >= 0, got {value}")
-    return float(value)
 
 
 def check_betas(betas: tuple[float, float], owner: str) -> tuple[float, float]:

@@ -11,7 +11,8 @@ import numpy as np
 
 from ..exceptions import ParameterError
 from ..layers.module import Parameter
-from .base import Optimizer, check_nonnegative
+from .._validation import check_nonnegative
+from .base import Optimizer
 
 __all__ = ["SGD"]
 
@@ -53,10 +54,10 @@ class SGD(Optimizer):
         nesterov: bool = False,
     ) -> None:
         super().__init__(params)
-        self.lr = check_nonnegative(lr, "lr", "SGD")
-        self.momentum = check_nonnegative(momentum, "momentum", "SGD")
-        self.dampening = check_nonnegative(dampening, "dampening", "SGD")
-        self.weight_decay = check_nonnegative(weight_decay, "weight_decay", "SGD")
+        self.lr = check_nonnegative(lr, "SGD: lr")
+        self.momentum = check_nonnegative(momentum, "SGD: momentum")
+        self.dampening = check_nonnegative(dampening, "SGD: dampening")
+        self.weight_decay = check_nonnegative(weight_decay, "SGD: weight_decay")
         if nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ParameterError("SGD: nesterov=True requires momentum > 0 and dampening = 0")
         self.nesterov = bool(nesterov)
