@@ -1,0 +1,39 @@
+"""The benchmark script must keep working: a tiny run, checked for its output and its CSV.
+
+This is a smoke test, not a measurement (speed is never asserted in the test suite). PyTorch is
+not in requirements.txt, so in the test environment the script must say that it skips it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_benchmark_script_runs_and_writes_its_csv(tmp_path):
+    csv_path = tmp_path / "bench.csv"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--repeats", "1",
+         "--only", "digits sgd float32", "--threads", "1", "--wait-idle", "0", "--retries", "0",
+         "--csv", str(csv_path)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "== digits sgd float32" in out and f"results written to {csv_path}" in out
+    assert csv_path.read_text().startswith("# date: ")
+    bench = pd.read_csv(csv_path, comment="#")
+    contenders = set(bench["contender"])
+    assert {"nbfromscratch fit", "nbfromscratch loop", "textbook numpy",
+            "matrix products only"} <= contenders
+    # Every contender either ran or was named as skipped, with the reason.
+    for optional in ("pytorch", "scikit-learn"):
+        assert (optional in contenders) != (f"SKIPPED {optional}: " in out), optional
+    assert (bench["samples_per_s"] > 0).all() and (bench["median_s"] > 0).all()
+    fit = bench.set_index("contender").loc["nbfromscratch fit"]
+    assert 0 < fit["loss_after_epoch"] < 10 and fit["dtype"] == "float32"
