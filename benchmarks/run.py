@@ -56,6 +56,7 @@ class Case:
     n_samples: int
     batch_size: int = 128
     data: str = "mnist-shaped"      # or "digits"
+    threads: int | None = None      # BLAS threads for this case (default: --threads)
 
     @property
     def lr(self) -> float:
@@ -286,6 +287,70 @@ def contender_textbook(case, X, y, weights):
     return run, lambda: mean_loss(forward(X)[-1], y)
 
 
+def contender_minimal(case, X, y, weights):
+    """The same math as ``fit`` in the fewest NumPy calls: the floor of per-batch overhead.
+
+    What a careful reader would write by hand for this one network: forward ``X W + b`` with
+    ReLU, the fused softmax cross-entropy gradient ``(p - y) / n`` (chapter 4) and the batch
+    loss, backward (chapter 5), and the SGD or Adam update in place (chapter 7). No checks, no
+    modules, no history: what ``fit`` does beyond this is its overhead.
+    """
+    params = [(W.copy(), b.copy()) for W, b in weights]
+    bs, lr, last = case.batch_size, case.lr, len(params) - 1
+    moments = [[np.zeros_like(P) for P in (W, W, b, b)] for W, b in params]
+    step = [0]
+
+    def run() -> None:
+        total = 0.0
+        for start in range(0, len(X), bs):
+            xb, yb = X[start:start + bs], y[start:start + bs]
+            m = len(xb)
+            acts = [xb]
+            for i, (W, b) in enumerate(params):
+                h = acts[-1] @ W
+                h += b
+                if i < last:
+                    np.maximum(h, 0, out=h)
+                acts.append(h)
+            g = acts.pop()
+            g -= g.max(axis=1, keepdims=True)
+            np.exp(g, out=g)
+            norm = g.sum(axis=1, keepdims=True)
+            rows = np.arange(m)
+            total += float(np.log(norm).sum() - np.log(g[rows, yb]).sum())
+            g /= norm
+            g[rows, yb] -= 1
+            g /= m
+            step[0] += 1
+            for i in range(last, -1, -1):
+                W, b = params[i]
+                dW, db = acts[i].T @ g, g.sum(axis=0)
+                if i > 0:
+                    g = g @ W.T
+                    g *= acts[i] > 0
+                if case.optimizer == "sgd":
+                    W -= lr * dW
+                    b -= lr * db
+                    continue
+                t = step[0]
+                for P, dP, mom, vel in ((W, dW, *moments[i][0:2]), (b, db, *moments[i][2:4])):
+                    mom *= 0.9
+                    mom += 0.1 * dP
+                    vel *= 0.999
+                    vel += 0.001 * dP * dP
+                    P -= (lr / (1 - 0.9**t)) * mom / (np.sqrt(vel / (1 - 0.999**t)) + 1e-8)
+
+    def evaluate() -> float:
+        h = X
+        for i, (W, b) in enumerate(params):
+            h = h @ W + b
+            if i < last:
+                h = np.maximum(h, 0)
+        return mean_loss(h, y)
+
+    return run, evaluate
+
+
 def contender_matmul_floor(case, X, y, weights):
     """Only the matrix products of an epoch, nothing else: a floor for any NumPy trainer.
 
@@ -321,6 +386,7 @@ CONTENDERS: dict[str, Callable] = {
     "pytorch": contender_torch,
     "scikit-learn": contender_sklearn,
     "textbook numpy": contender_textbook,
+    "minimal numpy": contender_minimal,
     "matrix products only": contender_matmul_floor,
 }
 
@@ -497,11 +563,16 @@ def environment(threads: int) -> list[str]:
     return lines
 
 
-TARGETS = (  # (case, contender, reference, minimum ratio of samples/s), from the issue
+TARGETS = (  # (case, contender, reference, minimum ratio of samples/s), from the issues
     ("mnist-shaped sgd float32", "nbfromscratch fit", "pytorch", 1.0),
     ("mnist-shaped adam float32", "nbfromscratch fit", "pytorch", 1.0),
     ("mnist-shaped sgd float32", "nbfromscratch fit", "scikit-learn", 1.5),
     ("mnist-shaped adam float32", "nbfromscratch fit", "scikit-learn", 1.5),
+    # What the package's machinery costs: on the book's scale (small batches, one thread) per
+    # batch, and on MNIST-shaped data against the matrix products every trainer must do.
+    ("digits sgd float64 1 thread", "nbfromscratch fit", "minimal numpy", 0.9),
+    ("digits adam float64 1 thread", "nbfromscratch fit", "minimal numpy", 0.9),
+    ("mnist-shaped sgd float32", "nbfromscratch fit", "matrix products only", 0.85),
 )
 
 
@@ -519,6 +590,19 @@ def limit_threads(threads: int) -> Any:
         print("threadpoolctl is not installed: NumPy's BLAS uses its default thread count")
         return contextlib.nullcontext()
     return threadpool_limits(limits=threads)
+
+
+@contextlib.contextmanager
+def case_threads(threads: int, default: int):
+    """Run one case with its own thread count, then restore the default for the next."""
+    if threads == default:
+        yield
+        return
+    with limit_threads(threads):
+        try:
+            yield
+        finally:
+            limit_threads(default)  # PyTorch's count is global: set it back
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -554,6 +638,10 @@ def run(args: argparse.Namespace) -> int:
         Case("mnist-shaped adam float64", (784, 256, 128, 10), "adam", np.float64, n_big),
         Case("digits sgd float32", (64, 32, 10), "sgd", np.float32, 1797, batch_size=32, data="digits"),
         Case("digits adam float64", (64, 32, 10), "adam", np.float64, 1797, batch_size=32, data="digits"),
+        Case("digits sgd float64 1 thread", (64, 32, 10), "sgd", np.float64, 1797, batch_size=32,
+             data="digits", threads=1),
+        Case("digits adam float64 1 thread", (64, 32, 10), "adam", np.float64, 1797, batch_size=32,
+             data="digits", threads=1),
     ]
     if args.only:
         unknown = set(args.only) - {c.name for c in cases}
@@ -578,88 +666,89 @@ def run(args: argparse.Namespace) -> int:
     rows = []
     all_results: dict[tuple[str, str], Result] = {}
     for case in cases:
-        X, y = make_data(case)
-        weights = initial_weights(case)
-        results = {name: Result(case, name) for name in names}
-        for name in names:  # one untimed warm-up run each (imports, BLAS thread start-up)
-            CONTENDERS[name](case, X[: 10 * case.batch_size], y[: 10 * case.batch_size], weights)[0]()
-        loads = [load_average()]
-        busy_runs = disturbed_runs = 0
-        for repeat in range(args.repeats):
-            # Alternate contenders within each repeat, starting with a different one each
-            # time, so a slow phase of the machine hits all of them alike.
-            k = repeat % len(names)
-            for name in names[k:] + names[:k]:
-                for attempt in range(1 + args.retries):
-                    run_epoch, evaluate = CONTENDERS[name](case, X, y, weights)
-                    if not wait_until_idle(args.wait_idle):
-                        busy_runs += 1
-                    seconds, others = _timed_watching_others(run_epoch)
-                    if others <= 0.1:
-                        break
-                    # Another process took more than a tenth of the machine during the run:
-                    # measure again (the last attempt counts whatever happens).
-                    disturbed_runs += 1
-                results[name].times.append(seconds)
-                results[name].loss = evaluate()
-            loads.append(load_average())
-        for name in names:
-            if name != "pytorch":
-                results[name].peak_mb = peak_memory_mb(CONTENDERS[name], case, X, y, weights)
-        all_results.update({(case.name, name): r for name, r in results.items()})
+        with case_threads(case.threads or args.threads, args.threads):
+            X, y = make_data(case)
+            weights = initial_weights(case)
+            results = {name: Result(case, name) for name in names}
+            for name in names:  # one untimed warm-up run each (imports, BLAS thread start-up)
+                CONTENDERS[name](case, X[: 10 * case.batch_size], y[: 10 * case.batch_size], weights)[0]()
+            loads = [load_average()]
+            busy_runs = disturbed_runs = 0
+            for repeat in range(args.repeats):
+                # Alternate contenders within each repeat, starting with a different one each
+                # time, so a slow phase of the machine hits all of them alike.
+                k = repeat % len(names)
+                for name in names[k:] + names[:k]:
+                    for attempt in range(1 + args.retries):
+                        run_epoch, evaluate = CONTENDERS[name](case, X, y, weights)
+                        if not wait_until_idle(args.wait_idle):
+                            busy_runs += 1
+                        seconds, others = _timed_watching_others(run_epoch)
+                        if others <= 0.1:
+                            break
+                        # Another process took more than a tenth of the machine during the run:
+                        # measure again (the last attempt counts whatever happens).
+                        disturbed_runs += 1
+                    results[name].times.append(seconds)
+                    results[name].loss = evaluate()
+                loads.append(load_average())
+            for name in names:
+                if name != "pytorch":
+                    results[name].peak_mb = peak_memory_mb(CONTENDERS[name], case, X, y, weights)
+            all_results.update({(case.name, name): r for name, r in results.items()})
 
-        torch_sps = results["pytorch"].samples_per_s(results["pytorch"].median) if "pytorch" in results else float("nan")
-        print(f"== {case.name}: {case.n_samples} samples, {'-'.join(map(str, case.sizes))}, batch {case.batch_size}, "
-              f"{args.repeats} repeats, load average {max(loads):.2f} at most")
-        if disturbed_runs:
-            print(f"   note: {disturbed_runs} run(s) were disturbed by other processes and measured again")
-        if busy_runs:
-            print(f"   WARNING: {busy_runs} of {args.repeats * len(names)} runs started while other "
-                  f"processes kept the cores busy (waited {args.wait_idle:.0f} s each)")
-        print(f"   {'contender':20s} {'samples/s (median)':>18s} {'min-max':>19s} {'vs torch':>9s} "
-              f"{'GFLOP/s':>8s} {'% peak':>7s} {'loss':>8s} {'peak MB':>8s}")
-        for name in names:
-            r = results[name]
-            sps = r.samples_per_s(r.median)
-            lo, hi = r.samples_per_s(max(r.times)), r.samples_per_s(min(r.times))
-            gflops = case.flops_per_epoch() / r.median / 1e9
-            peak = peaks[case.dtype_name]
-            ratio = sps / torch_sps
-            print(f"   {name:20s} {sps:18,.0f} {lo:9,.0f}-{hi:<9,.0f} {ratio:8.2f}x {gflops:8.1f} "
-                  f"{100 * gflops / peak:6.0f}% {r.loss:8.4f} {r.peak_mb:8.1f}")
-            rows.append({
-                "case": case.name, "contender": name, "dtype": case.dtype_name, "optimizer": case.optimizer,
-                "n_samples": case.n_samples, "batch_size": case.batch_size, "repeats": args.repeats,
-                "threads": args.threads,
-                "median_s": round(r.median, 5), "min_s": round(min(r.times), 5), "max_s": round(max(r.times), 5),
-                "samples_per_s": round(sps, 1), "ratio_vs_torch": round(ratio, 3),
-                "gflops": round(gflops, 2), "gemm_peak_gflops": round(peak, 2),
-                "loss_after_epoch": round(r.loss, 6), "peak_mb": round(r.peak_mb, 2),
-                "max_load_avg": round(max(loads), 2), "runs_started_busy": busy_runs,
-                "runs_repeated": disturbed_runs,
-                "loss_rounding_sd": float("nan"),
-            })
-        if "pytorch" in results:
-            # How much rounding alone moves the result: PyTorch's own loss after the same
-            # epoch from initial weights nudged by one unit in the last place (untimed). Two
-            # implementations of the same computation differ by rounding, so their losses
-            # should differ by no more than a few of these standard deviations.
-            losses = [results["pytorch"].loss] + [
-                torch_loss_from_nudged_weights(case, X, y, weights, seed) for seed in range(1, N_NUDGES + 1)]
-            noise = float(np.std(losses, ddof=1))
-            for name in ("nbfromscratch fit", "nbfromscratch loop"):
-                a, b = results[name].loss, results["pytorch"].loss
-                if f"{a:.3g}" == f"{b:.3g}":
-                    verdict = "equal to 3 significant digits"
-                elif abs(a - b) <= 3 * np.sqrt(2) * noise:
-                    verdict = "differ in the 3rd digit, within float32 rounding noise"
-                else:
-                    verdict = "DIFFERENT beyond rounding noise"
-                print(f"   loss after one epoch, {name} vs pytorch: {a:.6f} vs {b:.6f} ({verdict})")
-            print(f"   rounding noise: PyTorch from {N_NUDGES} initial weights nudged by one ulp: "
-                  f"losses {min(losses):.6f} to {max(losses):.6f}, standard deviation {noise:.6f}")
-            rows[-len(names) + names.index("pytorch")]["loss_rounding_sd"] = round(noise, 6)
-        print()
+            torch_sps = results["pytorch"].samples_per_s(results["pytorch"].median) if "pytorch" in results else float("nan")
+            print(f"== {case.name}: {case.n_samples} samples, {'-'.join(map(str, case.sizes))}, batch {case.batch_size}, {case.threads or args.threads} thread(s), "
+                  f"{args.repeats} repeats, load average {max(loads):.2f} at most")
+            if disturbed_runs:
+                print(f"   note: {disturbed_runs} run(s) were disturbed by other processes and measured again")
+            if busy_runs:
+                print(f"   WARNING: {busy_runs} of {args.repeats * len(names)} runs started while other "
+                      f"processes kept the cores busy (waited {args.wait_idle:.0f} s each)")
+            print(f"   {'contender':20s} {'samples/s (median)':>18s} {'min-max':>19s} {'vs torch':>9s} "
+                  f"{'GFLOP/s':>8s} {'% peak':>7s} {'loss':>8s} {'peak MB':>8s}")
+            for name in names:
+                r = results[name]
+                sps = r.samples_per_s(r.median)
+                lo, hi = r.samples_per_s(max(r.times)), r.samples_per_s(min(r.times))
+                gflops = case.flops_per_epoch() / r.median / 1e9
+                peak = peaks[case.dtype_name]
+                ratio = sps / torch_sps
+                print(f"   {name:20s} {sps:18,.0f} {lo:9,.0f}-{hi:<9,.0f} {ratio:8.2f}x {gflops:8.1f} "
+                      f"{100 * gflops / peak:6.0f}% {r.loss:8.4f} {r.peak_mb:8.1f}")
+                rows.append({
+                    "case": case.name, "contender": name, "dtype": case.dtype_name, "optimizer": case.optimizer,
+                    "n_samples": case.n_samples, "batch_size": case.batch_size, "repeats": args.repeats,
+                    "threads": case.threads or args.threads,
+                    "median_s": round(r.median, 5), "min_s": round(min(r.times), 5), "max_s": round(max(r.times), 5),
+                    "samples_per_s": round(sps, 1), "ratio_vs_torch": round(ratio, 3),
+                    "gflops": round(gflops, 2), "gemm_peak_gflops": round(peak, 2),
+                    "loss_after_epoch": round(r.loss, 6), "peak_mb": round(r.peak_mb, 2),
+                    "max_load_avg": round(max(loads), 2), "runs_started_busy": busy_runs,
+                    "runs_repeated": disturbed_runs,
+                    "loss_rounding_sd": float("nan"),
+                })
+            if "pytorch" in results:
+                # How much rounding alone moves the result: PyTorch's own loss after the same
+                # epoch from initial weights nudged by one unit in the last place (untimed). Two
+                # implementations of the same computation differ by rounding, so their losses
+                # should differ by no more than a few of these standard deviations.
+                losses = [results["pytorch"].loss] + [
+                    torch_loss_from_nudged_weights(case, X, y, weights, seed) for seed in range(1, N_NUDGES + 1)]
+                noise = float(np.std(losses, ddof=1))
+                for name in ("nbfromscratch fit", "nbfromscratch loop"):
+                    a, b = results[name].loss, results["pytorch"].loss
+                    if f"{a:.3g}" == f"{b:.3g}":
+                        verdict = "equal to 3 significant digits"
+                    elif abs(a - b) <= 3 * np.sqrt(2) * noise:
+                        verdict = "differ in the 3rd digit, within float32 rounding noise"
+                    else:
+                        verdict = "DIFFERENT beyond rounding noise"
+                    print(f"   loss after one epoch, {name} vs pytorch: {a:.6f} vs {b:.6f} ({verdict})")
+                print(f"   rounding noise: PyTorch from {N_NUDGES} initial weights nudged by one ulp: "
+                      f"losses {min(losses):.6f} to {max(losses):.6f}, standard deviation {noise:.6f}")
+                rows[-len(names) + names.index("pytorch")]["loss_rounding_sd"] = round(noise, 6)
+            print()
 
     print("Targets (median samples/s ratios):")
     for case_name, name, ref, minimum in TARGETS:
