@@ -232,3 +232,29 @@ def test_make_test_runs_nbval_strictly():
     assert "--nbval " in makefile or "--nbval\n" in makefile
     assert "--nbval-lax" not in makefile
     assert "nbval_sanitize.cfg" in makefile
+
+
+# --- One repository address ------------------------------------------------------------------
+# _config.yml's repository.url is the one definition (the launch and repository buttons use
+# it); the chapters' install cells and the Getting started page must say the same.
+def repository_url() -> str:
+    text = (ROOT / "_config.yml").read_text()
+    match = re.search(r"^repository:\s*\n(?:\s+.*\n)*?\s+url:\s*(\S+)", text, flags=re.M)
+    assert match, "_config.yml has no repository.url"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("path", NUMBERED, ids=lambda p: p.name)
+def test_install_cell_uses_the_repository_url_of_config(path):
+    install = source(code_cells(load(path))[0])
+    urls = re.findall(r"git\+(https?://[^\s\"']+)", install)
+    assert urls == [repository_url()], (
+        f"{path.name}: the install cell installs from {urls}, but _config.yml's repository.url is "
+        f"{repository_url()}"
+    )
+
+
+def test_getting_started_uses_the_repository_url_of_config():
+    text = (CHAPTERS / "getting_started.md").read_text()
+    urls = set(re.findall(r"https://github\.com/[^\s\"'`)]+", text))
+    assert urls == {repository_url()}, f"getting_started.md names {urls}, _config.yml {repository_url()}"
