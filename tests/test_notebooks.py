@@ -258,3 +258,24 @@ def test_getting_started_uses_the_repository_url_of_config():
     text = (CHAPTERS / "getting_started.md").read_text()
     urls = set(re.findall(r"https://github\.com/[^\s\"'`)]+", text))
     assert urls == {repository_url()}, f"getting_started.md names {urls}, _config.yml {repository_url()}"
+
+
+# --- Accessibility: every figure is described ------------------------------------------------
+# myst-nb reads a code cell's metadata "mystnb": {"image": {"alt": ...}, "figure": {"caption": ...}}
+# and renders the output image as a figure with that alt text and caption.
+@pytest.mark.parametrize("path", TOC_NOTEBOOKS, ids=lambda p: p.name)
+def test_every_figure_has_alt_text_and_a_caption(path):
+    skip_allowlisted(path)
+    for i, cell in enumerate(load(path)["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        if not any("image/png" in o.get("data", {}) for o in cell.get("outputs", [])):
+            continue
+        render = cell.get("metadata", {}).get("mystnb", {})
+        alt = render.get("image", {}).get("alt", "")
+        caption = render.get("figure", {}).get("caption", "")
+        assert len(alt.split()) >= 8 and not re.search(r"\.(png|svg|jpe?g)\b", alt), (
+            f"{path.name}, cell {i}: a figure needs alt text that describes it (what is plotted "
+            f"against what, and what it shows), not {alt!r}"
+        )
+        assert caption, f"{path.name}, cell {i}: a figure needs a caption"

@@ -11,8 +11,9 @@ The rule this file enforces, for the markdown cells of every notebook in ``_toc.
   (``1.9x``, ``3×``) typed in running text must be glued instead.
 * Not counted: math (``$...$``, ``$$...$$``), inline and fenced code, MyST roles (a glued value,
   a citation), link targets, headings, equation references such as ``(4.12)`` or
-  ``equations 5.3 to 5.5``, and everything from the "Exercises" heading on (exercises state
-  their own inputs). A derivation's constant (``2/30 ≈ 7%``) belongs in math, where it is.
+  ``equations 5.3 to 5.5``, a cited book's ``section 8.1.3``, and everything from the
+  "Exercises" heading on (exercises state their own inputs). A derivation's constant
+  (``2/30 ≈ 7%``) belongs in math, where it is.
 * Integers are not counted: sizes, epochs, seeds and counts are mostly inputs, and glueing
   each would bury the prose. Results that are integers are printed by the cell beside them.
 * ``INPUTS`` lists, per chapter, the few typed numbers that are *inputs* the code is given
@@ -76,6 +77,7 @@ def prose(markdown: str) -> str:
     text = re.sub(r"\((?:equations?\s+)?\d+\.\d+(?:\s*(?:,|-|–|to|and)\s*\d+\.\d+)*(?:\s+of)?\s*\)", " ", text, flags=re.I)
     text = re.sub(r"\(\d+\.\d+\)\s*(?:-|–|to|and)\s*\(\d+\.\d+\)", " ", text)
     text = re.sub(r"\bequations?\s+\(?\d+\.\d+\)?(?:\s*(?:,|-|–|to|and)\s*\(?\d+\.\d+\)?)*", " ", text, flags=re.I)
+    text = re.sub(r"\bsections?\s+\d+(?:\.\d+)+", " ", text, flags=re.I)   # a cited book's section
     return text
 
 
@@ -139,7 +141,7 @@ def test_the_rule_catches_typed_results_and_spares_the_rest():
     spared = [
         "Equation (4.12) and equations 5.3 to 5.5 and (5.3)-(5.5), (3.3, 3.4) and equation 2.3 of ch 2.",
         "It loses $2/30 \\approx 7\\%$ per step, `lr=0.01`, {glue:text}`acc:.3f`.",
-        "## Section 2.5\nWe train 40 epochs on 1,437 images.",
+        "## Section 2.5\nWe train 40 epochs on 1,437 images, as in section 8.1.3 of the book.",
         "Done.\n\n## Exercises\n\n1. Try lr 0.05 and 20% noise.",
     ]
     assert typed_numbers(spared) == []
