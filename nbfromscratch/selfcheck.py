@@ -274,7 +274,7 @@ def _ch12_ex1(answer):
     return _module_with(answer, F.sigmoid, lambda z, g: g * F.sigmoid_grad(z), "the class")
 
 
-@_exercise("12.2", "the ratio analytic / numerical of the mis-normalised MSE gradient")
+@_exercise("12.2", "the gradient check's ratio for the mis-normalised MSE")
 def _ch12_ex2(answer, k):
     rng = np.random.default_rng(122)
     pred, target = rng.normal(size=(5, k)), rng.normal(size=(5, k))
