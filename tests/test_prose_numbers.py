@@ -135,6 +135,20 @@ def test_every_glued_value_the_prose_quotes_is_stored(path):
     assert not missing, f"{path.name}: the prose quotes {missing}, which no stored output glues; re-execute it"
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_glued_numbers_are_plain_numbers_the_format_spec_can_format(path):
+    # glue(np.float64(x)) stores 'np.float64(x)', which {glue:text}`name:.3f` cannot format.
+    for cell in json.loads(path.read_text())["cells"]:
+        for output in cell.get("outputs", []):
+            scrapbook = output.get("metadata", {}).get("scrapbook")
+            if not scrapbook:
+                continue
+            text = "".join(output["data"].get("application/papermill.record/text/plain", ""))
+            assert not text.startswith("np."), (
+                f"{path.name}: glued {scrapbook['name']!r} is {text!r}; glue float(value)"
+            )
+
+
 def test_the_rule_catches_typed_results_and_spares_the_rest():
     caught = [n for _, n, _ in typed_numbers(["The ratio was 1.92x and 52% of the epoch; accuracy 0.983."])]
     assert caught == ["1.92x", "52%", "0.983"]
