@@ -51,16 +51,21 @@ def _is_docstring(stmt: ast.stmt) -> bool:
     )
 
 
+def _last(node: ast.stmt) -> int:
+    """Last line of a statement (``end_lineno`` is always set by ``ast.parse``)."""
+    return node.end_lineno if node.end_lineno is not None else node.lineno
+
+
 def _replacements(tree: ast.Module, lines: list[str]) -> dict[int, tuple[int, list[str]]]:
     """First line -> (last line, lines shown instead), 1-based: docstrings cut, checks left out."""
     out: dict[int, tuple[int, list[str]]] = {}
     for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and _is_docstring(body[0]):
-            doc = body[0]
-            text = inspect.cleandoc(doc.value.value)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and _is_docstring(node.body[0]):
+            doc = node.body[0]
+            assert isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant)
+            text = inspect.cleandoc(str(doc.value.value))
             first_line = text.splitlines()[0] if text else ""
-            out[doc.lineno] = (doc.end_lineno, [" " * doc.col_offset + f'"""{first_line}"""'])
+            out[doc.lineno] = (_last(doc), [" " * doc.col_offset + f'"""{first_line}"""'])
         for field in ("body", "orelse", "finalbody"):
             statements = getattr(node, field, None)
             if not isinstance(statements, list):
@@ -78,10 +83,10 @@ def _replacements(tree: ast.Module, lines: list[str]) -> dict[int, tuple[int, li
                     line.strip() and not line.strip().startswith("#") for line in lines[previous_end: stmt.lineno - 1]
                 ):
                     start = max(k for k, (end, _) in out.items() if end == previous_end)
-                    out[start] = (stmt.end_lineno, out[start][1])      # one mark for a run of checks
+                    out[start] = (_last(stmt), out[start][1])      # one mark for a run of checks
                 else:
-                    out[stmt.lineno] = (stmt.end_lineno, [" " * stmt.col_offset + CHECKS_LEFT_OUT] if marked else [])
-                previous_end = stmt.end_lineno
+                    out[stmt.lineno] = (_last(stmt), [" " * stmt.col_offset + CHECKS_LEFT_OUT] if marked else [])
+                previous_end = _last(stmt)
     return out
 
 
