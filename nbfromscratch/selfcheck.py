@@ -254,6 +254,31 @@ def _ch9_ex4(answer, model):
     return (right, message) if not right else _compare(answer[1], b, "b")
 
 
+@_exercise("9.6", "gradients of the two-layer classifier, from (params, X, y)")
+def _ch9_ex6(answer):
+    rng = np.random.default_rng(96)
+    X, y = rng.normal(size=(6, 2)), rng.integers(0, 2, size=6)
+    params = {"W1": rng.normal(size=(2, 5)), "b1": rng.normal(size=5),
+              "W2": rng.normal(size=(5, 2)), "b2": rng.normal(size=2)}
+
+    def loss(**p: np.ndarray) -> float:
+        z = F.relu(X @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"]
+        return float(-np.mean(F.log_softmax(z, axis=1)[np.arange(len(y)), y]))
+
+    ok, grads = _call(answer, {k: v.copy() for k, v in params.items()}, X, y)
+    if not ok:
+        return False, grads
+    if not isinstance(grads, dict) or set(grads) != set(params):
+        return False, f"the function should return a dict with the keys {sorted(params)}"
+    for name in params:
+        def loss_of(value: np.ndarray, name: str = name) -> float:
+            return loss(**{**params, name: value})
+        right, message = _compare(grads[name], _numeric(loss_of, params[name]), f"dL/d{name}", rtol=1e-5, atol=1e-7)
+        if not right:
+            return False, message
+    return True, ""
+
+
 @_exercise("11.2", "recall and precision per class from the confusion matrix")
 def _ch11_ex2(answer, M):
     M = np.asarray(M, dtype=np.float64)
@@ -295,7 +320,7 @@ def verdict(name: str, answer: Any, **inputs: Any) -> tuple[bool, str]:
     right, message = judge(answer, **inputs)
     if right:
         return True, f"Exercise {name} ({what}): right."
-    return False, f"Exercise {name} ({what}): not yet. {message[0].upper()}{message[1:]}."
+    return False, f"Exercise {name} ({what}): not yet: {message}."
 
 
 def check(name: str, answer: Any, **inputs: Any) -> None:

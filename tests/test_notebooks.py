@@ -279,3 +279,11 @@ def test_every_figure_has_alt_text_and_a_caption(path):
             f"against what, and what it shows), not {alt!r}"
         )
         assert caption, f"{path.name}, cell {i}: a figure needs a caption"
+
+
+@pytest.mark.parametrize("path", TOC_PAGES, ids=lambda p: p.name)
+def test_inline_code_spans_are_closed(path):
+    # An unclosed ` swallows the rest of the paragraph on the page (a generated "Check:" line did).
+    for i, text in enumerate(markdown_of(path)):
+        outside_fences = re.sub(r"```.*?```|~~~.*?~~~", "", text, flags=re.S)
+        assert outside_fences.count("`") % 2 == 0, f"{path.name}, markdown cell {i}: unbalanced backtick"

@@ -82,6 +82,18 @@ class GradientDescent(SignDescent):
             p.data -= self.lr * p.grad
 
 
+def two_layer_grads(p, X_, y_, mask_on_output=False):
+    Z1 = X_ @ p["W1"] + p["b1"]
+    A1 = np.maximum(Z1, 0)
+    Z2 = A1 @ p["W2"] + p["b2"]
+    P = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    G2 = (P - np.eye(2)[y_]) / len(y_)
+    mask = (A1 >= 0) if mask_on_output else (Z1 > 0)   # the wrong mask is all ones (mistake 3)
+    G1 = (G2 @ p["W2"].T) * mask
+    return {"W1": X_.T @ G1, "b1": G1.sum(axis=0), "W2": A1.T @ G2, "b2": G2.sum(axis=0)}
+
+
 two_layer = nbf.Sequential(nbf.Linear(2, 5, rng=1), nbf.Linear(5, 2, rng=2))
 A, B = two_layer[0], two_layer[1]
 A.bias.data[:] = rng.normal(size=5)   # zero biases would hide a forgotten b1 W2
@@ -112,6 +124,7 @@ CASES = {  # name: (inputs, right answer, wrong answer, word the wrong message m
     "7.4": ({}, SignDescent, GradientDescent, "step 1"),
     "9.4": (dict(model=two_layer), (A.weight.data @ B.weight.data, A.bias.data @ B.weight.data + B.bias.data),
             (A.weight.data @ B.weight.data, B.bias.data), "b"),
+    "9.6": ({}, lambda p, X_, y_: two_layer_grads(p, X_, y_), lambda p, X_, y_: two_layer_grads(p, X_, y_, mask_on_output=True), "dL/dW1"),
     "11.2": (dict(M=M), (np.diag(M) / M.sum(axis=1), np.diag(M) / M.sum(axis=0)),
              (np.diag(M) / M.sum(axis=0), np.diag(M) / M.sum(axis=1)), "recall"),
     "11.4": (dict(X=X_digits, y=y_digits, rng=1), np.bincount(y_test_plain, minlength=5), np.full(5, 4), "entry"),
