@@ -81,6 +81,7 @@ def relu_grad(x: ArrayLike) -> np.ndarray:
     ndarray, same shape and dtype as ``x``
     """
     x = float_input(x, "relu_grad: x")
+    # ReLU'(x) = 1[x > 0], and 0 at the kink   (2.4)
     return (x > 0).astype(x.dtype)
 
 
@@ -146,6 +147,7 @@ def sigmoid(x: ArrayLike) -> np.ndarray:
     x = float_input(x, "sigmoid: x")
     if x.ndim == 0:  # ufuncs return a scalar for 0-d input, which out= cannot write into
         return sigmoid(x.reshape(1)).reshape(())
+    # The stable sigmoid (2.9): only exp(-|x|) <= 1 is ever computed.
     e = np.exp(-np.abs(x))
     r = e + 1
     np.reciprocal(r, out=r)  # r = 1 / (1 + e) = sigmoid(|x|)
@@ -168,6 +170,7 @@ def sigmoid_grad(x: ArrayLike) -> np.ndarray:
     -------
     ndarray, same shape and dtype as ``x``
     """
+    # sigma'(x) = sigma(x) (1 - sigma(x))   (2.7)
     s = sigmoid(x)
     return s * (1 - s)
 
@@ -228,6 +231,7 @@ def softmax(z: ArrayLike, axis: int = -1) -> np.ndarray:
     ndarray, same shape and dtype as ``z``
     """
     z = _softmax_input(z, axis, "softmax")
+    # softmax(z) = softmax(z - max_j z_j)   (3.2): every exponent is <= 0
     e = z - z.max(axis=axis, keepdims=True)
     np.exp(e, out=e)
     e /= e.sum(axis=axis, keepdims=True)
@@ -305,6 +309,7 @@ def softmax_jacobian(z: ArrayLike) -> np.ndarray:
         ``J[k, i, j] = ds_i/dz_j`` for row ``k``: ``s_i (delta_ij - s_j)``.
     """
     s = softmax(z, axis=-1)
+    # J = diag(s) - s s^T   (3.3), one (m, m) block per row   (3.4)
     jac = -s[..., :, None] * s[..., None, :]
     m = s.shape[-1]
     idx = np.arange(m)
@@ -339,6 +344,7 @@ def softmax_vjp(s: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
             f"softmax_vjp: grad_output ({grad_output.shape}, {grad_output.dtype}) must have the "
             f"shape and dtype of s ({s.shape}, {s.dtype})"
         )
+    # The vector-Jacobian product, equation (3.6):
     # dL/dz = s * (g - sum_j g_j s_j)   (chapter 3)
     dot = np.sum(grad_output * s, axis=-1, keepdims=True)
     return s * (grad_output - dot)

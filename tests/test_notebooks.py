@@ -83,27 +83,104 @@ def test_notebook_stores_no_unexpected_error(path):
     for i, cell in enumerate(code_cells(load(path))):
         errors = [o for o in cell.get("outputs", []) if o["output_type"] == "error"]
         if errors:
-            assert "NBVAL_RAISES_EXCEPTION" in source(cell), (
+            assert "raises-exception" in tags(cell), (
                 f"{path.name}, code cell {i}: stores an error ({errors[0]['ename']}) but is not "
-                "marked # NBVAL_RAISES_EXCEPTION"
+                "tagged raises-exception"
             )
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_ignored_outputs_say_why(path):
-    # nbval only honours the marker alone on its line; the reason goes on the next comment line.
+# --- No test harness on the page -------------------------------------------------------------
+# What nbval needs lives in cell tags (metadata.tags: nbval-ignore-output, raises-exception,
+# nbval-skip), which the reader never sees; talk about the tests belongs in the README.
+#
+# Temporary allowlist: chapters 08 and 13 are being edited on other branches; the integrator
+# converts them (see notes-ch8-ch13.md) and then empties this set.
+HARNESS_ALLOWLIST = {"08_training", "13_making_it_fast"}
+HARNESS_WORDS = re.compile(r"nbval|pytest|test suite|the book's tests|make test", re.I)
+# A tqdm line: "desc:  20%|##   | 39/200 [00:00<00:01, 785.50epoch/s, ...]".
+PROGRESS_BAR = re.compile(r"(\d+)%\|[^|\n]*\|\s*(\d+)/(\d+)([^\n]*)")
+
+
+def toc_pages() -> list[Path]:
+    return [
+        ROOT / f"{entry}{suffix}"
+        for entry in toc_entries() for suffix in (".ipynb", ".md")
+        if (ROOT / f"{entry}{suffix}").exists()
+    ]
+
+
+TOC_PAGES = toc_pages()
+TOC_NOTEBOOKS = [p for p in TOC_PAGES if p.suffix == ".ipynb"]
+
+
+def markdown_of(path: Path) -> list[str]:
+    if path.suffix == ".md":
+        return [path.read_text()]
+    return [source(c) for c in load(path)["cells"] if c["cell_type"] == "markdown"]
+
+
+def tags(cell: dict) -> list[str]:
+    return cell.get("metadata", {}).get("tags", [])
+
+
+def output_text(output: dict) -> str:
+    if "text" in output:
+        return "".join(output["text"])
+    return "".join(output.get("data", {}).get("text/plain", ""))
+
+
+def skip_allowlisted(path: Path) -> None:
+    if path.stem in HARNESS_ALLOWLIST:
+        pytest.skip(f"{path.name}: on the temporary allowlist (edited on another branch)")
+
+
+def progress_bar_problem(text: str) -> str | None:
+    """Why a stored output's progress bar must not be on the page, or None."""
+    for line in text.replace("\r", "\n").splitlines():
+        bar = PROGRESS_BAR.search(line)
+        if not bar:
+            continue
+        percent, done, total, rest = bar.groups()
+        if percent != "100" or done != total:
+            return f"unfinished progress bar {line.strip()!r}"
+        if re.search(r"\d\d:\d\d|/s\b|s/", rest):
+            return f"progress bar with timings {line.strip()!r}"
+    return None
+
+
+@pytest.mark.parametrize("path", TOC_NOTEBOOKS, ids=lambda p: p.name)
+def test_no_nbval_comment_in_any_code_cell(path):
+    skip_allowlisted(path)
+    marked = [i for i, c in enumerate(code_cells(load(path))) if "NBVAL" in source(c)]
+    assert not marked, (
+        f"{path.name}, code cells {marked}: a '# NBVAL_...' comment shows on the page; "
+        "use the cell tag (nbval-ignore-output, raises-exception, nbval-skip) instead"
+    )
+
+
+@pytest.mark.parametrize("path", TOC_PAGES, ids=lambda p: p.name)
+def test_no_test_harness_talk_in_the_prose(path):
+    skip_allowlisted(path)
+    hits = [m.group(0) for text in markdown_of(path) for m in HARNESS_WORDS.finditer(text)]
+    assert not hits, f"{path.name}: the page talks about the book's tests ({hits}); keep that in the README"
+
+
+@pytest.mark.parametrize("path", TOC_NOTEBOOKS, ids=lambda p: p.name)
+def test_no_unfinished_or_timed_progress_bar_is_stored(path):
+    skip_allowlisted(path)
     for i, cell in enumerate(code_cells(load(path))):
-        lines = [line.strip() for line in source(cell).splitlines()]
-        for j, line in enumerate(lines):
-            if "NBVAL_IGNORE_OUTPUT" not in line:
-                continue
-            assert line == "# NBVAL_IGNORE_OUTPUT", (
-                f"{path.name}, code cell {i}: nbval ignores {line!r}; the marker must be alone on its line"
-            )
-            reason = lines[j + 1] if j + 1 < len(lines) else ""
-            assert reason.startswith("#") and len(reason.lstrip("# ")) >= 10, (
-                f"{path.name}, code cell {i}: the line after '# NBVAL_IGNORE_OUTPUT' must say why it varies"
-            )
+        for output in cell.get("outputs", []):
+            problem = progress_bar_problem(output_text(output))
+            assert problem is None, f"{path.name}, code cell {i}: stores an {problem}; pass progress=False"
+
+
+def test_the_harness_checks_can_fail():
+    assert HARNESS_WORDS.search("the book's test suite masks it")
+    assert HARNESS_WORDS.search("checked by nbval")
+    assert "unfinished" in progress_bar_problem("\rfit:  20%|#9        | 39/200 [00:00<00:00, 785.50epoch/s]")
+    assert "timings" in progress_bar_problem("fit: 100%|##########| 60/60 [00:00<00:00, 794.96epoch/s]")
+    assert progress_bar_problem("fit: 100%|##########| 60/60") is None
+    assert progress_bar_problem("accuracy 0.97 after 40 epochs") is None
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -155,3 +232,58 @@ def test_make_test_runs_nbval_strictly():
     assert "--nbval " in makefile or "--nbval\n" in makefile
     assert "--nbval-lax" not in makefile
     assert "nbval_sanitize.cfg" in makefile
+
+
+# --- One repository address ------------------------------------------------------------------
+# _config.yml's repository.url is the one definition (the launch and repository buttons use
+# it); the chapters' install cells and the Getting started page must say the same.
+def repository_url() -> str:
+    text = (ROOT / "_config.yml").read_text()
+    match = re.search(r"^repository:\s*\n(?:\s+.*\n)*?\s+url:\s*(\S+)", text, flags=re.M)
+    assert match, "_config.yml has no repository.url"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("path", NUMBERED, ids=lambda p: p.name)
+def test_install_cell_uses_the_repository_url_of_config(path):
+    install = source(code_cells(load(path))[0])
+    urls = re.findall(r"git\+(https?://[^\s\"']+)", install)
+    assert urls == [repository_url()], (
+        f"{path.name}: the install cell installs from {urls}, but _config.yml's repository.url is "
+        f"{repository_url()}"
+    )
+
+
+def test_getting_started_uses_the_repository_url_of_config():
+    text = (CHAPTERS / "getting_started.md").read_text()
+    urls = set(re.findall(r"https://github\.com/[^\s\"'`)]+", text))
+    assert urls == {repository_url()}, f"getting_started.md names {urls}, _config.yml {repository_url()}"
+
+
+# --- Accessibility: every figure is described ------------------------------------------------
+# myst-nb reads a code cell's metadata "mystnb": {"image": {"alt": ...}, "figure": {"caption": ...}}
+# and renders the output image as a figure with that alt text and caption.
+@pytest.mark.parametrize("path", TOC_NOTEBOOKS, ids=lambda p: p.name)
+def test_every_figure_has_alt_text_and_a_caption(path):
+    skip_allowlisted(path)
+    for i, cell in enumerate(load(path)["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        if not any("image/png" in o.get("data", {}) for o in cell.get("outputs", [])):
+            continue
+        render = cell.get("metadata", {}).get("mystnb", {})
+        alt = render.get("image", {}).get("alt", "")
+        caption = render.get("figure", {}).get("caption", "")
+        assert len(alt.split()) >= 8 and not re.search(r"\.(png|svg|jpe?g)\b", alt), (
+            f"{path.name}, cell {i}: a figure needs alt text that describes it (what is plotted "
+            f"against what, and what it shows), not {alt!r}"
+        )
+        assert caption, f"{path.name}, cell {i}: a figure needs a caption"
+
+
+@pytest.mark.parametrize("path", TOC_PAGES, ids=lambda p: p.name)
+def test_inline_code_spans_are_closed(path):
+    # An unclosed ` swallows the rest of the paragraph on the page (a generated "Check:" line did).
+    for i, text in enumerate(markdown_of(path)):
+        outside_fences = re.sub(r"```.*?```|~~~.*?~~~", "", text, flags=re.S)
+        assert outside_fences.count("`") % 2 == 0, f"{path.name}, markdown cell {i}: unbalanced backtick"
