@@ -89,16 +89,18 @@ class Tensor:
         other = self._lift(other)
         a, b = self, other
         out = _broadcast(np.add, a, b, "add")
-        # d(a + b)/da = d(a + b)/db = 1: G flows to both, summed back to each shape (14.4)
-        return Tensor(out, (a, b), "add", lambda g: (_unbroadcast(g, a.shape), _unbroadcast(g, b.shape)))
+        # d(a + b)/da = d(a + b)/db = 1: G flows to both, summed back to each shape   (14.3)
+        return Tensor(out, (a, b), "add",
+                      lambda g: (_unbroadcast(g, a.shape), _unbroadcast(g, b.shape)))
 
     def __mul__(self, other: Any) -> Tensor:
         other = self._lift(other)
         a, b = self, other
         out = _broadcast(np.multiply, a, b, "mul")
-        # d(ab)/da = b, d(ab)/db = a (elementwise), summed back to each shape (14.4)
+        # d(ab)/da = b, d(ab)/db = a (elementwise), summed back to each shape   (14.3)
         return Tensor(out, (a, b), "mul",
-                      lambda g: (_unbroadcast(g * b.data, a.shape), _unbroadcast(g * a.data, b.shape)))
+                      lambda g: (_unbroadcast(g * b.data, a.shape),
+                                 _unbroadcast(g * a.data, b.shape)))
 
     def __neg__(self) -> Tensor:
         return self * -1.0
@@ -129,9 +131,12 @@ class Tensor:
         """Sum over ``axis`` (all axes by default); ``keepdims`` keeps them with size 1."""
         axes = _axes(axis, self.data.ndim)
         shape = self.shape
-        # Every summed entry gets the same G: put the reduced axes back and broadcast (14.4)
-        return Tensor(self.data.sum(axis=axes, keepdims=keepdims), (self,), "sum",
-                      lambda g: (np.broadcast_to(g if keepdims else np.expand_dims(g, axes), shape),))
+
+        def vjp(g: np.ndarray) -> tuple[np.ndarray]:
+            # Every summed entry gets the same G: put the reduced axes back, (14.3) read backwards
+            return (np.broadcast_to(g if keepdims else np.expand_dims(g, axes), shape),)
+
+        return Tensor(self.data.sum(axis=axes, keepdims=keepdims), (self,), "sum", vjp)
 
     def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """Mean over ``axis``: the sum times ``1 / (number of entries averaged)``."""
@@ -196,23 +201,24 @@ class Tensor:
             if self.data.size != 1:
                 raise ShapeError(
                     f"Tensor.backward: this tensor has shape {self.shape}, not one number; "
-                    "pass the seed gradient dL/d(tensor) of that shape, or reduce it to a loss first"
+                    "pass the seed gradient dL/d(tensor) of that shape, or reduce it to a loss"
                 )
             seed = np.ones_like(self.data)
         else:
-            seed = np.asarray(grad, dtype=self.data.dtype)
+            seed = np.array(grad, dtype=self.data.dtype)  # a copy: .grad must not alias it
             if seed.shape != self.shape:
                 raise ShapeError(
-                    f"Tensor.backward: the seed gradient has shape {seed.shape}, expected {self.shape}"
+                    f"Tensor.backward: the seed gradient has shape {seed.shape}, "
+                    f"expected {self.shape}"
                 )
         grads: dict[int, np.ndarray] = {id(self): seed}
         for node in reversed(topological_order(self)):  # every user of a node comes before it
             g = grads.pop(id(node))
-            node.grad = g.copy() if node.grad is None else node.grad + g
+            node.grad = g if node.grad is None else node.grad + g  # never added to in place
             if node._vjp is None:
                 continue
             for parent, pg in zip(node.parents, node._vjp(g)):
-                # A value used several times receives the SUM of its users' gradients   (14.3)
+                # A value used several times receives the SUM of its users' gradients   (14.2)
                 grads[id(parent)] = grads[id(parent)] + pg if id(parent) in grads else pg
 
 
@@ -268,14 +274,15 @@ def _broadcast(op: Callable[..., np.ndarray], a: Tensor, b: Tensor, name: str) -
     try:
         return op(a.data, b.data)
     except ValueError:
-        raise ShapeError(f"Tensor {name}: shapes {a.shape} and {b.shape} do not broadcast") from None
+        raise ShapeError(
+            f"Tensor {name}: shapes {a.shape} and {b.shape} do not broadcast") from None
 
 
 def _unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum ``grad`` back to ``shape``: an operand broadcast along an axis was used once per entry.
 
     Derived in chapter 14, *Automatic differentiation* (``chapters/14_automatic_differentiation``).
-    NumPy aligns shapes on the right, prepending axes of size 1; undo both (14.4).
+    NumPy aligns shapes on the right, prepending axes of size 1; undo both (14.3).
     """
     extra = grad.ndim - len(shape)
     if extra:
