@@ -122,9 +122,11 @@ class Tensor:
         other = self._lift(other)
         a, b = self, other
         if a.data.ndim != 2 or b.data.ndim != 2 or a.shape[1] != b.shape[0]:
-            raise ShapeError(f"Tensor matmul: need (n, k) @ (k, m), got {a.shape} @ {b.shape}")
+            raise ShapeError(
+                f"Tensor matmul: need (n, k) @ (k, m), got {a.shape} @ {b.shape}")
         # For Z = A B: dL/dA = G B^T, dL/dB = A^T G   (5.3), (5.5)
-        return Tensor(a.data @ b.data, (a, b), "matmul", lambda g: (g @ b.data.T, a.data.T @ g))
+        return Tensor(a.data @ b.data, (a, b), "matmul",
+                      lambda g: (g @ b.data.T, a.data.T @ g))
 
     # -- reductions -------------------------------------------------------------------------
     def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
@@ -195,13 +197,14 @@ class Tensor:
         Raises
         ------
         ShapeError
-            ``self`` holds several numbers and no seed was given, or the seed's shape differs.
+            ``self`` holds several numbers and no seed was given, or the seed's shape
+            differs.
         """
         if grad is None:
             if self.data.size != 1:
                 raise ShapeError(
                     f"Tensor.backward: this tensor has shape {self.shape}, not one number; "
-                    "pass the seed gradient dL/d(tensor) of that shape, or reduce it to a loss"
+                    "pass the seed gradient dL/d(tensor), or reduce it to a loss first"
                 )
             seed = np.ones_like(self.data)
         else:
@@ -212,13 +215,13 @@ class Tensor:
                     f"expected {self.shape}"
                 )
         grads: dict[int, np.ndarray] = {id(self): seed}
-        for node in reversed(topological_order(self)):  # every user of a node comes before it
+        for node in reversed(topological_order(self)):  # users of a node come before it
             g = grads.pop(id(node))
             node.grad = g if node.grad is None else node.grad + g  # never added to in place
             if node._vjp is None:
                 continue
             for parent, pg in zip(node.parents, node._vjp(g)):
-                # A value used several times receives the SUM of its users' gradients   (14.2)
+                # A value used several times gets the SUM of its users' shares   (14.2)
                 grads[id(parent)] = grads[id(parent)] + pg if id(parent) in grads else pg
 
 
@@ -279,10 +282,10 @@ def _broadcast(op: Callable[..., np.ndarray], a: Tensor, b: Tensor, name: str) -
 
 
 def _unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Sum ``grad`` back to ``shape``: an operand broadcast along an axis was used once per entry.
+    """Sum ``grad`` back to ``shape``, the shape of an operand that was broadcast.
 
-    Derived in chapter 14, *Automatic differentiation* (``chapters/14_automatic_differentiation``).
-    NumPy aligns shapes on the right, prepending axes of size 1; undo both (14.3).
+    Derived in chapter 14 (``chapters/14_automatic_differentiation``). NumPy aligns shapes
+    on the right, prepends axes and stretches axes of size 1; undo both   (14.3).
     """
     extra = grad.ndim - len(shape)
     if extra:

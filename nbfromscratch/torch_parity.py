@@ -134,15 +134,18 @@ def _data(dtype: Any) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
 def _models(dtype: Any) -> tuple[layers.Sequential, Any]:
     """The same 4-16-3 network twice: ours, and PyTorch's loaded from its state_dict."""
     torch = _torch()
-    ours = layers.Sequential(layers.Linear(4, 16, rng=0), layers.ReLU(), layers.Linear(16, 3, rng=1))
+    nn = torch.nn
+    ours = layers.Sequential(layers.Linear(4, 16, rng=0), layers.ReLU(),
+                             layers.Linear(16, 3, rng=1))
     first: Any = ours[0]
-    first.bias.data[:] = np.random.default_rng(3).normal(size=16) * 0.1  # not zero: it matters
+    first.bias.data[:] = np.random.default_rng(3).normal(size=16) * 0.1  # nonzero: it counts
     ours.to(dtype)
-    theirs = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
+    theirs = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
     theirs.to(getattr(torch, np.dtype(dtype).name))
     # Names match; a weight is (in, out) here and (out, in) there.
+    state = ours.state_dict()
     theirs.load_state_dict({k: torch.from_numpy(v.T.copy() if k.endswith("weight") else v)
-                            for k, v in ours.state_dict().items()})
+                            for k, v in state.items()})
     return ours, theirs
 
 
@@ -271,7 +274,8 @@ def _autograd(case: Case, dtype: Any) -> dict[str, Any]:
     params: dict[str, Any] = {k: Tensor(v) for k, v in ours.state_dict().items()}
     h = (Tensor(X) @ params["0.weight"] + params["0.bias"]).relu()
     cross_entropy(h @ params["2.weight"] + params["2.bias"], y).backward()
-    torch.nn.functional.cross_entropy(theirs(torch.from_numpy(X)), torch.from_numpy(y)).backward()
+    logits = theirs(torch.from_numpy(X))
+    torch.nn.functional.cross_entropy(logits, torch.from_numpy(y)).backward()
     tparams = dict(theirs.named_parameters())
     return {"max_abs_diff": max(float(np.max(np.abs(
         (params[k].grad.T if k.endswith("weight") else params[k].grad)
