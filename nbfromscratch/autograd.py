@@ -39,6 +39,8 @@ class Tensor:
     ----------
     data : array_like, any shape
         The value; float32 and float64 are kept, numbers, lists and ints become float64.
+    parents, op, vjp
+        Set by the operations that create tensors; a leaf (an input) has none.
 
     Attributes
     ----------

@@ -5,8 +5,9 @@ Derived in chapter 15, *From nbfromscratch to PyTorch* (``chapters/15_to_pytorch
 :data:`CASES` is the single list behind three things: the parity tests
 (``tests/test_torch_parity.py``), the recorded results (``chapters/data/torch_parity.json``,
 written by ``make torch-parity``) and the mapping table of chapter 15. Each case names a piece
-here and its PyTorch counterpart, says what differs, and runs a check on both; so a difference
-a check would catch cannot hide in the table. PyTorch is optional: only :func:`run_case` and
+here and its PyTorch counterpart, says what differs, and names its check (in
+:mod:`nbfromscratch.torch_checks`), which runs in both; so a difference a check would catch
+cannot hide in the table. PyTorch is optional: only :func:`run_case` and
 :func:`run_all` import it, and :func:`torch_available` says whether they can.
 """
 
@@ -14,19 +15,15 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import inspect
 import json
 import platform
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import layers, losses, optim
-from .autograd import Tensor, cross_entropy
-from .init import kaiming_normal, xavier_uniform
+from .torch_checks import RUNNERS
 
 __all__ = ["Case", "CASES", "TOLERANCE", "torch_available", "run_case", "run_all", "load_or_run",
            "passed", "float32_noise", "mapping_table"]
@@ -113,178 +110,8 @@ CASES: list[Case] = [
 
 
 def torch_available() -> bool:
-    """Whether PyTorch can be imported (without importing it)."""
+    """Whether PyTorch can be imported (without importing it); chapter 15 asks first."""
     return importlib.util.find_spec("torch") is not None
-
-
-def _torch() -> Any:
-    return importlib.import_module("torch")
-
-
-# -- the shared setup: one network, one data set, one sequence of minibatches -----------------
-def _data(dtype: Any) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    rng = np.random.default_rng(0)
-    X, y = rng.normal(size=(96, 4)).astype(dtype), rng.integers(0, 3, size=96)
-    order = np.random.default_rng(1)
-    batches = [perm[i:i + 16] for perm in (order.permutation(96) for _ in range(2))
-               for i in range(0, 96, 16)]  # two epochs of 6 batches: 12 steps
-    return X, y, batches
-
-
-def _models(dtype: Any) -> tuple[layers.Sequential, Any]:
-    """The same 4-16-3 network twice: ours, and PyTorch's loaded from its state_dict."""
-    torch = _torch()
-    nn = torch.nn
-    ours = layers.Sequential(layers.Linear(4, 16, rng=0), layers.ReLU(),
-                             layers.Linear(16, 3, rng=1))
-    first: Any = ours[0]
-    first.bias.data[:] = np.random.default_rng(3).normal(size=16) * 0.1  # nonzero: it counts
-    ours.to(dtype)
-    theirs = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
-    theirs.to(getattr(torch, np.dtype(dtype).name))
-    # Names match; a weight is (in, out) here and (out, in) there.
-    state = ours.state_dict()
-    theirs.load_state_dict({k: torch.from_numpy(v.T.copy() if k.endswith("weight") else v)
-                            for k, v in state.items()})
-    return ours, theirs
-
-
-def _train(case: Case, dtype: Any) -> dict[str, Any]:
-    torch = _torch()
-    X, y, batches = _data(dtype)
-    ours, theirs = _models(dtype)
-    name, kwargs = case.args["optimizer"], case.args["kwargs"]
-    opt = getattr(optim, name)(ours.parameters(), **kwargs)
-    topt = getattr(torch.optim, name)(theirs.parameters(), **kwargs)
-    loss_fn, tloss_fn = losses.CrossEntropyLoss(), torch.nn.CrossEntropyLoss()
-    ours_losses, their_losses = [], []
-    for idx in batches:
-        opt.zero_grad()
-        ours_losses.append(loss_fn(ours(X[idx]), y[idx]))
-        ours.backward(loss_fn.backward())
-        opt.step()
-        topt.zero_grad()
-        tloss = tloss_fn(theirs(torch.from_numpy(X[idx])), torch.from_numpy(y[idx]))
-        tloss.backward()
-        topt.step()
-        their_losses.append(tloss.item())
-    ours_sig = inspect.signature(getattr(optim, name)).parameters
-    theirs_sig = inspect.signature(getattr(torch.optim, name)).parameters
-    return {"ours": ours_losses, "torch": their_losses,
-            "max_abs_diff": max(abs(a - b) for a, b in zip(ours_losses, their_losses)),
-            "torch_only_arguments": sorted(set(theirs_sig) - set(ours_sig)),
-            "different_defaults": sorted(
-                k for k in ours_sig if k != "params" and k in theirs_sig
-                and _default(ours_sig[k].default) != _default(theirs_sig[k].default))}
-
-
-def _default(value: Any) -> Any:
-    return tuple(value) if isinstance(value, (tuple, list)) else value
-
-
-def _max_diff(pairs: list[tuple[np.ndarray, Any]]) -> float:
-    return max(float(np.max(np.abs(a - b.detach().numpy()))) for a, b in pairs)
-
-
-def _loss(case: Case, dtype: Any) -> dict[str, Any]:
-    torch = _torch()
-    rng = np.random.default_rng(4)
-    z = (rng.normal(size=(8, 3)) * 3).astype(dtype)
-    name = case.args["loss"]
-    if name == "CrossEntropyLoss":
-        labels = rng.integers(0, 3, size=8)
-        target = np.eye(3, dtype=dtype)[labels] if case.args.get("probabilities") else labels
-    else:
-        target = rng.integers(0, 2, size=(8, 3)).astype(dtype)
-    reduction = case.args.get("reduction", "mean")
-    ours = getattr(losses, name)(reduction=reduction)
-    value = ours(z, target)
-    tz = torch.from_numpy(z).requires_grad_(True)
-    tvalue = getattr(torch.nn, name)(reduction=reduction)(tz, torch.from_numpy(target))
-    tvalue.backward()
-    return {"max_abs_diff": max(abs(value - float(tvalue.detach())), _max_diff([(ours.backward(), tz.grad)]))}
-
-
-def _layer(case: Case, dtype: Any) -> dict[str, Any]:
-    torch = _torch()
-    rng = np.random.default_rng(5)
-    x, g = rng.normal(size=(8, 4)).astype(dtype), rng.normal(size=(8, 4)).astype(dtype)
-    if case.args["layer"] == "Linear":
-        ours_model, theirs_model = _models(dtype)
-        ours, theirs = ours_model[0], theirs_model[0]  # type: Any, Any
-        g = rng.normal(size=(8, 16)).astype(dtype)
-    else:
-        ours, theirs = getattr(layers, case.args["layer"])(), getattr(torch.nn, case.args["layer"])()
-    tx = torch.from_numpy(x).requires_grad_(True)
-    tout = theirs(tx)
-    tout.backward(torch.from_numpy(g))
-    pairs = [(ours(x), tout), (ours.backward(g), tx.grad)]
-    if case.args["layer"] == "Linear":
-        pairs += [(ours.weight.grad.T, theirs.weight.grad), (ours.bias.grad, theirs.bias.grad)]
-    return {"max_abs_diff": _max_diff(pairs)}
-
-
-def _init(case: Case, dtype: Any) -> dict[str, Any]:
-    torch = _torch()
-    shape = (300, 500)  # (in, out) here: (out, in) = (500, 300) there; fan_in != fan_out
-    ours = {"xavier_uniform": xavier_uniform, "kaiming_normal": kaiming_normal}[case.args["ours"]](
-        shape, rng=6, dtype=dtype)
-    w = torch.empty(shape[::-1], dtype=getattr(torch, np.dtype(dtype).name))
-    torch.manual_seed(6)
-    if case.args["ours"] == "xavier_uniform":
-        torch.nn.init.xavier_uniform_(w)
-    else:
-        torch.nn.init.kaiming_normal_(w, nonlinearity="relu")
-    theirs = w.numpy()
-    # Relative gaps: of the standard deviations, and (uniform) of the largest |w|, the bound.
-    gap = abs(float(ours.std()) / float(theirs.std()) - 1)
-    if case.args["ours"] == "xavier_uniform":
-        gap = max(gap, abs(float(np.abs(ours).max()) / float(np.abs(theirs).max()) - 1))
-    return {"max_abs_diff": gap}
-
-
-def _dropout(case: Case, dtype: Any) -> dict[str, Any]:
-    torch = _torch()
-    p = case.args["p"]
-    x = np.random.default_rng(7).normal(size=(64, 16)).astype(dtype)
-    ours, theirs = layers.Dropout(p, rng=8), torch.nn.Dropout(p)
-    torch.manual_seed(8)
-    kept, tkept = ours(x), theirs(torch.from_numpy(x)).numpy()
-    # In training, what is kept is x / (1 - p) in both; in evaluation, x itself.
-    scaled = max(float(np.max(np.abs(out[out != 0] - x[out != 0] / (1 - p)))) for out in (kept, tkept))
-    ours.eval(), theirs.eval()
-    evaluated = _max_diff([(ours(x), theirs(torch.from_numpy(x))), (x, theirs(torch.from_numpy(x)))])
-    return {"max_abs_diff": max(scaled, evaluated)}
-
-
-def _state_dict(case: Case, dtype: Any) -> dict[str, Any]:
-    torch = _torch()
-    ours, theirs = _models(dtype)
-    x = np.random.default_rng(9).normal(size=(8, 4)).astype(dtype)
-    ours_sd, theirs_sd = ours.state_dict(), theirs.state_dict()
-    same = list(ours_sd) == list(theirs_sd) and all(
-        ours_sd[k].shape == tuple(theirs_sd[k].shape)[::-1] for k in ours_sd)
-    return {"max_abs_diff": _max_diff([(ours(x), theirs(torch.from_numpy(x)))]) if same else np.inf}
-
-
-def _autograd(case: Case, dtype: Any) -> dict[str, Any]:
-    torch = _torch()
-    X, y, batches = _data(dtype)
-    ours, theirs = _models(dtype)
-    params: dict[str, Any] = {k: Tensor(v) for k, v in ours.state_dict().items()}
-    h = (Tensor(X) @ params["0.weight"] + params["0.bias"]).relu()
-    cross_entropy(h @ params["2.weight"] + params["2.bias"], y).backward()
-    logits = theirs(torch.from_numpy(X))
-    torch.nn.functional.cross_entropy(logits, torch.from_numpy(y)).backward()
-    tparams = dict(theirs.named_parameters())
-    return {"max_abs_diff": max(float(np.max(np.abs(
-        (params[k].grad.T if k.endswith("weight") else params[k].grad)
-        - tparams[k].grad.numpy()))) for k in params)}
-
-
-_RUNNERS: dict[str, Callable[[Case, Any], dict[str, Any]]] = {
-    "train": _train, "loss": _loss, "layer": _layer, "init": _init, "dropout": _dropout,
-    "state_dict": _state_dict, "autograd": _autograd}
 
 
 def run_case(case: Case, dtype: Any = np.float64) -> dict[str, Any]:
@@ -293,18 +120,21 @@ def run_case(case: Case, dtype: Any = np.float64) -> dict[str, Any]:
     Derived in chapter 15, *From nbfromscratch to PyTorch* (``chapters/15_to_pytorch``).
     Needs PyTorch. Runs on one thread, so that a rerun gives the same numbers.
     """
-    torch = _torch()
+    torch: Any = importlib.import_module("torch")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _RUNNERS[case.kind](case, np.dtype(dtype).type)
+        return RUNNERS[case.kind](case.args, np.dtype(dtype).type)
     finally:
         torch.set_num_threads(threads)
 
 
 def run_all() -> dict[str, Any]:
-    """Every case in float64 and float32, with the versions used: what the recording holds."""
-    torch = _torch()
+    """Every case in float64 and float32, with the versions used: what the recording holds.
+
+    Derived in chapter 15, *From nbfromscratch to PyTorch* (``chapters/15_to_pytorch``).
+    """
+    torch: Any = importlib.import_module("torch")
     return {"torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version(),
             "machine": platform.machine(),
             "cases": {c.name: {dt: run_case(c, dt) for dt in TOLERANCE} for c in CASES}}
@@ -313,7 +143,8 @@ def run_all() -> dict[str, Any]:
 def load_or_run(path: str | Path) -> tuple[dict[str, Any], str]:
     """Results computed now if PyTorch is importable, else the recording at ``path``.
 
-    Returns the results and a sentence saying which.
+    Returns the results and a sentence saying which. Used by chapter 15
+    (``chapters/15_to_pytorch``), whose printed output is the same either way.
     """
     if torch_available():
         results = run_all()
@@ -323,7 +154,10 @@ def load_or_run(path: str | Path) -> tuple[dict[str, Any], str]:
 
 
 def passed(case: Case, result: dict[str, Any], dtype: str) -> bool:
-    """Whether one case's result is within its tolerance (initialisers: spread within 2%)."""
+    """Whether one case's result is within its tolerance (initialisers: spread within 2%).
+
+    Derived in chapter 15, *From nbfromscratch to PyTorch* (``chapters/15_to_pytorch``).
+    """
     tol = SPREAD_TOLERANCE if case.kind == "init" else TOLERANCE[dtype]
     return bool(result["max_abs_diff"] < tol)
 
@@ -333,7 +167,8 @@ def float32_noise(results: dict[str, Any]) -> dict[str, tuple[float, float]]:
 
     The own error is the larger distance of either library's float32 losses from our float64
     losses: what rounding alone does. Two implementations of the same computation should be
-    no further apart than a small multiple of it (:data:`NOISE_FACTOR`).
+    no further apart than a small multiple of it (:data:`NOISE_FACTOR`). Derived in
+    chapter 15 (``chapters/15_to_pytorch``).
     """
     out = {}
     for case in CASES:
@@ -347,7 +182,10 @@ def float32_noise(results: dict[str, Any]) -> dict[str, tuple[float, float]]:
 
 
 def mapping_table(results: dict[str, Any]) -> list[dict[str, str]]:
-    """The rows of chapter 15's table: one per case, with its check's verdict in both dtypes."""
+    """The rows of chapter 15's table: one per case, with its check's verdict in both dtypes.
+
+    Derived in chapter 15, *From nbfromscratch to PyTorch* (``chapters/15_to_pytorch``).
+    """
     rows, described = [], set()
     for case in CASES:
         res = results["cases"][case.name]

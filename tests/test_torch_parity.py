@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from nbfromscratch import optim
+from nbfromscratch import torch_checks
 from nbfromscratch import torch_parity as tp
 
 RECORDING = Path(__file__).resolve().parent.parent / "chapters" / "data" / "torch_parity.json"
@@ -67,7 +68,7 @@ def test_a_failing_result_shows_as_NO_in_the_table(recording):
 
 def test_every_kind_of_case_has_a_runner_and_names_are_unique():
     assert len(set(CASE_IDS)) == len(CASE_IDS)
-    assert {c.kind for c in tp.CASES} <= set(tp._RUNNERS)
+    assert {c.kind for c in tp.CASES} <= set(torch_checks.RUNNERS)
 
 
 # -- live, with PyTorch -----------------------------------------------------------------------------
@@ -118,7 +119,7 @@ def test_a_wrong_optimizer_would_be_caught(monkeypatch):
 def test_an_untransposed_weight_would_be_caught():
     import torch
 
-    ours, theirs = tp._models(np.float64)
+    ours, theirs = torch_checks.same_network(np.float64)
     with torch.no_grad():
         theirs[0].weight.copy_(torch.from_numpy(ours[0].weight.data.reshape(16, 4)))
     x = np.random.default_rng(0).normal(size=(8, 4))
