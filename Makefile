@@ -20,6 +20,8 @@ help:
 	@echo "make bench      benchmark against PyTorch and scikit-learn (installs torch into .venv first)"
 	@echo "make lock       re-make the lock requirements.txt from requirements.in, for Python 3.10-3.13"
 	@echo "make clean      remove _build and caches (keeps .venv)"
+	@echo "make torch      install PyTorch (CPU) into .venv: chapter 15 and its parity tests then run live"
+	@echo "make torch-parity  re-record chapter 15's PyTorch comparison (installs torch first)"
 
 venv: $(STAMP)
 
@@ -72,6 +74,18 @@ lock: $(STAMP)
 check-lock: $(STAMP)
 	$(BIN)/uv pip install --quiet --dry-run --python $(PY) --target $(CURDIR)/_build/lock-check -r requirements.txt
 	@echo "The lock resolves for $(PY)."
+
+# PyTorch for chapter 15 and tests/test_torch_parity.py: optional. Without it the parity tests
+# are skipped and the chapter shows chapters/data/torch_parity.json, which torch-parity records.
+.PHONY: torch torch-parity
+$(VENV)/.torch-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
+	touch $@
+
+torch: $(VENV)/.torch-installed
+
+torch-parity: $(VENV)/.torch-installed
+	$(BIN)/python tools/record_torch_parity.py
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis .mypy_cache

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from . import data, functional, gradcheck, init, io, layers, losses, metrics, optim, plotting
 from . import functional as F
+from . import autograd
 from ._source import show_source
 from .data import (
     Standardizer,
@@ -91,6 +92,7 @@ __all__ = [
     "gradcheck",
     "io",
     "plotting",
+    "autograd",
     # layers
     "Parameter",
     "Module",
