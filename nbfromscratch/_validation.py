@@ -36,7 +36,7 @@ from .exceptions import (
 __all__ = [
     "describe", "as_array", "check_array", "float_width_message", "float_input", "as_float",
     "check_finite", "check_not_empty", "check_same_length", "check_choice",
-    "check_nonnegative", "check_positive_int", "check_float_dtype", "as_rng",
+    "check_nonnegative", "check_positive", "check_positive_int", "check_float_dtype", "as_rng",
 ]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -257,6 +257,14 @@ def check_nonnegative(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
             or not math.isfinite(value) or value < 0:
         raise ParameterError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def check_positive(value: Any, name: str) -> float:
+    """``value`` as a Python float if it is a finite real number > 0, else :class:`ParameterError`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value) or value <= 0:
+        raise ParameterError(f"{name} must be a finite number > 0, got {value!r}")
     return float(value)
 
 

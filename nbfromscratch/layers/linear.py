@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_rng, describe
+from .._validation import as_rng
 from ._checks import check_grad_output, check_layer_input
-from ..exceptions import BackwardBeforeForwardError, DTypeError, ShapeError
+from ..exceptions import DTypeError, ShapeError
 from ..init import INITIALIZERS, Initializer, get_initializer
 from .module import Module, Parameter
 from .registry import register_layer
@@ -86,7 +86,6 @@ class Linear(Module):
             )
         self.weight = Parameter(w)
         self.bias = Parameter(np.zeros(self.out_features, dtype=dtype)) if bias else None
-        self._x: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Compute ``X @ W + b``.
@@ -107,7 +106,7 @@ class Linear(Module):
             ``x`` is not a float array of the layer's dtype.
         """
         check_layer_input(x, self, self.in_features, self.weight.data.dtype)
-        self._x = x
+        self.save_for_backward(x)  # backward needs X for dL/dW = X^T G
         out = x @ self.weight.data
         if self.bias is not None:
             out += self.bias.data  # in place on the fresh product: no second (n, out) array
@@ -126,9 +125,7 @@ class Linear(Module):
         ndarray, shape (n, in_features)
             ``dL/dX``.
         """
-        x = self._x
-        if x is None:
-            raise BackwardBeforeForwardError(f"{describe(self)}: backward() called before forward()")
+        x = self.saved_for_backward()
         check_grad_output(grad_output, (x.shape[0], self.out_features), x.dtype, self)
         # dL/dW = X^T G   (chapter 5): summed over the batch by the matrix product.
         # accumulate_grad(op, ...) is grad += op(...), computed in place after zero_grad().
@@ -150,9 +147,7 @@ class Linear(Module):
         grad_output : ndarray, shape (n, out_features)
             ``G = dL/dY``.
         """
-        x = self._x
-        if x is None:
-            raise BackwardBeforeForwardError(f"{describe(self)}: backward() called before forward()")
+        x = self.saved_for_backward()
         check_grad_output(grad_output, (x.shape[0], self.out_features), x.dtype, self)
         # dL/dW = X^T G and dL/db = sum over the batch of G, as in backward()   (chapter 5)
         self.weight.accumulate_grad(np.matmul, x.T, grad_output)
