@@ -36,7 +36,7 @@ from .exceptions import (
 __all__ = [
     "describe", "as_array", "check_array", "float_width_message", "float_input", "as_float",
     "check_finite", "check_not_empty", "check_same_length", "check_choice",
-    "check_nonnegative", "check_positive", "check_positive_int", "check_float_dtype", "as_rng",
+    "check_nonnegative", "check_positive", "check_unit_interval", "check_positive_int", "check_float_dtype", "as_rng",
 ]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -265,6 +265,16 @@ def check_positive(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
             or not math.isfinite(value) or value <= 0:
         raise ParameterError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def check_unit_interval(value: Any, name: str, include_one: bool = False) -> float:
+    """``value`` as a Python float in ``[0, 1)`` (``[0, 1]`` with ``include_one``), else
+    :class:`ParameterError` naming ``name`` (decay rates such as Adam's betas, RMSprop's alpha)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not (0 <= value <= 1 if include_one else 0 <= value < 1):
+        interval = "[0, 1]" if include_one else "[0, 1)"
+        raise ParameterError(f"{name} must be a number in {interval}, got {value!r}")
     return float(value)
 
 

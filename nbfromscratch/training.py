@@ -19,15 +19,16 @@ from ._fit_inputs import (
     check_finite_data,
     check_objects,
     check_options,
+    check_owner,
     is_classification,
     model_dtype,
     prepare_data,
 )
-from ._validation import as_array, as_float, as_rng, check_array, check_not_empty, describe
+from ._validation import as_float, as_rng, check_array, check_not_empty, describe
 from .data import iterate_minibatches
-from .exceptions import ArgumentTypeError, NonFiniteError
-from .layers.module import Module, Parameter
-from .losses import Loss
+from .exceptions import NonFiniteError
+from .layers.module import Module, Parameter, release_saved
+from .losses import BCEWithLogitsLoss, Loss
 from .optim import Optimizer
 
 if TYPE_CHECKING:
@@ -65,7 +66,8 @@ def fit(
     loss_fn : Loss
         E.g. ``CrossEntropyLoss()`` (then accuracy is reported too) or ``MSELoss()``.
     optimizer : Optimizer
-        Built on ``model.parameters()``.
+        Built on ``model.parameters()``, or on some of them (the others stay frozen); an
+        optimizer holding parameters that are not the model's is refused.
     X : array_like, shape (n, n_features)
         Converted to the model's dtype (the one deliberate conversion).
     y : array_like, shape (n,) or (n, k)
@@ -79,7 +81,8 @@ def fit(
     shuffle : bool, default True
         One new random permutation of the samples per epoch.
     rng : Generator, int seed or None
-        Source of the shuffling: the same seed gives bit-identical weights.
+        Source of the shuffling, and of the masks of every ``Dropout`` built without its
+        own ``rng``: the same seed gives bit-identical weights.
     progress : bool, default True
         Show a tqdm progress bar over epochs with the latest losses.
     early_stopping : int, optional
@@ -88,9 +91,10 @@ def fit(
         runs to the end). Needs ``validation_data``.
     min_delta : float, default 0
         Smallest decrease of ``val_loss`` that counts as an improvement.
-    callbacks : sequence of callables
+    callbacks : sequence of callables, or None
         ``callback(epoch, logs)`` after every epoch, ``logs`` being that epoch's history
-        row as a dict; returning ``True`` stops training.
+        row as a dict. Every callback is called every epoch; training stops after an
+        epoch in which one of them returns a true value (``True``, ``1``...).
 
     Returns
     -------
@@ -98,24 +102,24 @@ def fit(
         One row per epoch: ``epoch``, ``loss`` (batch losses averaged over the epoch,
         weighted by batch size), ``val_loss`` with ``validation_data``, and
         ``accuracy``/``val_accuracy`` for classification losses (training accuracy is
-        measured on the fly, as the weights change). ``history.attrs`` holds
+        measured on the fly, as the weights change; for ``BCEWithLogitsLoss`` with k
+        outputs, the fraction of the n*k outputs on the right side of 0). ``history.attrs`` holds
         ``"best_epoch"`` and ``"stopped_early"`` when early stopping is on. The model is
         left in training mode.
 
     Raises
     ------
     NonFiniteError
-        The loss or a gradient became NaN or infinite. The message names the epoch, the
-        batch and the parameter or the first layer whose output went bad; the weights keep
-        their values from before that batch. (Only an optimizer step whose update itself
-        overflows, with finite gradients, can leave non-finite weights; the message of the
-        next batch then says so.)
+        The loss, a gradient or a weight after the optimizer step became NaN or infinite.
+        The message names the epoch, the batch and the parameter or the first layer whose
+        output went bad; the weights keep their values from before that batch (the
+        optimizer's state, e.g. Adam's averages, is that of after it: build a new one).
     """
     # Imported here, not at the top: ``import nbfromscratch`` must stay NumPy-only.
     import pandas as pd
     from tqdm import tqdm
 
-    check_objects(loss_fn, optimizer, validation_data, callbacks)
+    callbacks = check_objects(loss_fn, optimizer, validation_data, callbacks)
     dtype = model_dtype(model)
     X, y = prepare_data(model, loss_fn, X, y, dtype, "X", "y")
     validation = None
@@ -126,8 +130,11 @@ def fit(
     rng = as_rng(rng)
     named = model.named_parameters()
     params = [p for _, p in named]
+    guard = _StepGuard(named, check_owner(model, params, optimizer))
+    _seed_dropout(model, rng)
     n_batches = math.ceil(len(X) / batch_size)
     classification = is_classification(loss_fn)
+    per_sample = _outputs_per_sample(loss_fn, y)
     best = _BestWeights(early_stopping, min_delta) if early_stopping is not None else None
     rows: list[dict[str, float]] = []
 
@@ -144,28 +151,29 @@ def fit(
                     p.zero_grad()
                 out = model(xb)
                 loss = loss_fn(out, yb)
-                _check_loss(loss, epoch, batch, n_batches, model, xb)
+                _check_loss(loss, epoch, batch, n_batches, model, xb, yb)
                 # The input is data: no layer needs dL/dX of it, so skip that product.
                 model.backward_params(loss_fn.backward())
-                _check_gradients(model, named, epoch, batch, n_batches)  # before the step
-                optimizer.step()
+                # Undone if a weight becomes NaN/inf, be it from the gradient or the update.
+                guard.step(optimizer, model, epoch, batch, n_batches)
                 loss_sum += loss * len(xb)
                 if classification:
-                    correct += _count_correct(out, yb)
+                    correct += _count_correct(out, yb, loss_fn)
 
             row: dict[str, float] = {"epoch": epoch, "loss": loss_sum / len(X)}
             if validation is not None:
-                val = evaluate(model, loss_fn, *validation)
+                val = _evaluate(model, loss_fn, *validation)
                 _check_loss(val["loss"], epoch)
                 row["val_loss"] = val["loss"]
             if classification:
-                row["accuracy"] = correct / len(X)
+                row["accuracy"] = correct / (len(X) * per_sample)
                 if validation is not None:
                     row["val_accuracy"] = val["accuracy"]
             rows.append(row)
             bar.set_postfix({k: f"{v:.4g}" for k, v in row.items() if k != "epoch"}, refresh=False)
 
-            stop = any(callback(epoch, dict(row)) is True for callback in callbacks)
+            # Every callback sees every epoch, also the one at which another asks to stop.
+            stop = any([bool(callback(epoch, dict(row))) for callback in callbacks])
             if best is not None and best.update(epoch, row["val_loss"], model):
                 stop = True
             if stop:
@@ -201,13 +209,13 @@ class _BestWeights:
 
 def _check_loss(
     loss: float, epoch: int, batch: int | None = None, n_batches: int = 0,
-    model: Module | None = None, xb: np.ndarray | None = None,
+    model: Module | None = None, xb: np.ndarray | None = None, yb: np.ndarray | None = None,
 ) -> None:
     if math.isfinite(loss):
         return
     if batch is None:
         raise NonFiniteError(f"fit: the validation loss is {loss} after epoch {epoch}")
-    where = "" if model is None or xb is None else f"; {_first_nonfinite(model, xb)}"
+    where = "" if model is None or xb is None else f"; {_first_nonfinite(model, xb, yb)}"
     raise NonFiniteError(
         f"fit: the loss is {loss} at epoch {epoch}, batch {batch} of {n_batches}{where}; the "
         "weights keep their values from before this batch (try a smaller learning rate, or "
@@ -215,47 +223,63 @@ def _check_loss(
     )
 
 
-def _first_nonfinite(model: Module, xb: np.ndarray) -> str:
+def _first_nonfinite(model: Module, xb: np.ndarray, yb: np.ndarray | None = None) -> str:
     """Where a non-finite loss comes from: a weight, a layer's output, or the loss itself.
 
     Runs only after the loss has gone bad, so it may replay the forward pass layer by layer.
     """
+    huge = ""
     for name, p in model.named_parameters():
         if not np.isfinite(p.data).all():
-            owner = next(m for m in _modules(model) if any(v is p for v in vars(m).values()))
             return (
-                f"parameter '{name}' of {describe(owner)} is already NaN/inf (the previous "
-                "optimizer step overflowed it, so these weights are not usable)"
+                f"parameter '{name}' of {describe(_owner(model, p))} is already NaN/inf (these "
+                "weights are not usable: load or build the model again)"
             )
+        top = float(np.max(np.abs(p.data)))
+        if not huge and top > _HUGE[p.dtype.char]:
+            huge = (f" (parameter '{name}' of {describe(_owner(model, p))} reaches {top:.3g}: "
+                    "the weights have diverged)")
     layers = list(model) if hasattr(model, "__iter__") else [model]
     x = xb
-    for i, layer in enumerate(layers):
-        x = layer(x)
-        if not np.isfinite(x).all():
-            label = f"layer {i} ({describe(layer)})" if len(layers) > 1 else describe(layer)
-            return f"the output of {label} is the first to hold NaN/inf"
-    return "the model's output is finite, so the loss itself overflowed (check the targets' scale)"
+    with np.errstate(all="ignore"):
+        for i, layer in enumerate(layers):
+            x = layer(x)
+            if not np.isfinite(x).all():
+                label = f"layer {i} ({describe(layer)})" if len(layers) > 1 else describe(layer)
+                return f"the output of {label} is the first to hold NaN/inf{huge}"
+        top_out = float(np.max(np.abs(x)))
+        top_y = float(np.max(np.abs(yb))) if yb is not None and yb.dtype.kind == "f" else 0.0
+    release_saved(model)  # the replay above is not followed by a backward pass
+    if top_y and top_out <= 1e3 * top_y:
+        return f"the model's output is finite, but the targets reach {top_y:.3g}: rescale them"
+    return (
+        f"the model's output is finite but reaches {top_out:.3g}, so the loss overflowed: "
+        f"the training diverged{huge}"
+    )
 
 
+#: Finite weights above these (float32: 'f', float64: 'd') mean a run has diverged.
+_HUGE = {"f": 1e30, "d": 1e150}
 
 
+def _owner(model: Module, p: Parameter) -> Module:
+    return next(m for m in _modules(model) if any(v is p for v in vars(m).values()))
 
 
+def _outputs_per_sample(loss_fn: Loss, y: np.ndarray) -> int:
+    """How many decisions accuracy counts per sample: k for k binary outputs, else 1."""
+    if isinstance(loss_fn, BCEWithLogitsLoss) and y.ndim == 2:
+        return int(y.shape[1])
+    return 1
 
 
+def _count_correct(out: np.ndarray, target: np.ndarray, loss_fn: Loss | None = None) -> int:
+    """Correct predictions in a batch: arg-max for class scores, logit > 0 for binary outputs.
 
-
-
-
-
-
-
-
-
-
-def _count_correct(out: np.ndarray, target: np.ndarray) -> int:
-    """Correct predictions in a batch: arg-max for class scores, logit > 0 for one output."""
-    if out.ndim == 2 and out.shape[1] > 1:
+    With ``BCEWithLogitsLoss`` every output is its own yes/no decision (counted one by one);
+    otherwise several outputs are the scores of one choice among classes.
+    """
+    if out.ndim == 2 and out.shape[1] > 1 and not isinstance(loss_fn, BCEWithLogitsLoss):
         labels = target if target.ndim == 1 else target.argmax(axis=1)
         return int(np.count_nonzero(out.argmax(axis=1) == labels))
     return int(np.count_nonzero((out.reshape(target.shape) > 0) == (target > 0.5)))
@@ -267,21 +291,72 @@ def _modules(module: Module) -> Iterator[Module]:
         yield from _modules(child)
 
 
+def _seed_dropout(model: Module, rng: np.random.Generator) -> None:
+    """Give every Dropout built without its own rng a generator derived from fit's ``rng``.
+
+    ``spawn`` derives independent streams without drawing from ``rng``: the shuffling is
+    the same with or without dropout layers.
+    """
+    layers = [m for m in _modules(model) if getattr(m, "rng_from_fit", False)]
+    if layers:
+        for layer, child in zip(layers, rng.spawn(len(layers))):
+            layer.rng = child  # type: ignore[attr-defined]
+
+
 def _check_gradients(
     model: Module, named: list[tuple[str, Parameter]], epoch: int, batch: int, n_batches: int
 ) -> None:
-    """Raise before the optimizer step if any gradient holds a NaN or an infinity."""
+    """Raise if any gradient holds a NaN or an infinity (run after a step went bad)."""
     for name, p in named:
         # One BLAS dot product, no temporary array: a NaN or inf anywhere makes sum(g * g)
         # non-finite. A huge but finite gradient can overflow it too: confirm element-wise.
         if math.isfinite(np.vdot(p.grad, p.grad)) or np.isfinite(p.grad).all():
             continue
-        owner = next(m for m in _modules(model) if any(v is p for v in vars(m).values()))
         raise NonFiniteError(
-            f"fit: the gradient of parameter '{name}' of {describe(owner)} contains NaN or "
-            f"inf at epoch {epoch}, batch {batch} of {n_batches}; the weights keep their "
+            f"fit: the gradient of parameter '{name}' of {describe(_owner(model, p))} contains "
+            f"NaN or inf at epoch {epoch}, batch {batch} of {n_batches}; the weights keep their "
             "values from before this batch (try a smaller learning rate)"
         )
+
+
+class _StepGuard:
+    """Runs the optimizer step, and undoes it if it turned a finite weight into NaN/inf.
+
+    A NaN or inf gradient makes its weight NaN/inf through the step, and so does an update
+    that overflows (a huge learning rate, float32's range) from finite gradients: checking
+    the weights after the step catches both. A copy of each stepped weight (into buffers
+    allocated once) makes the undo exact; the check is one ``vdot`` per weight, a single
+    BLAS pass with no temporary (chapter 13).
+    """
+
+    def __init__(self, named: list[tuple[str, Parameter]], stepped: list[Parameter]) -> None:
+        self.named = named
+        names = {id(p): name for name, p in named}
+        self.params = [(names[id(p)], p) for p in stepped]
+        self.copies = [np.empty_like(p.data) for _, p in self.params]
+
+    def step(self, optimizer: Any, model: Module, epoch: int, batch: int, n_batches: int) -> None:
+        for copy, (_, p) in zip(self.copies, self.params):
+            np.copyto(copy, p.data)
+        optimizer.step()
+        for name, p in self.params:
+            # sum(w * w) is NaN/inf if any w is; huge finite weights can overflow it too:
+            # confirm element-wise before stopping.
+            if math.isfinite(np.vdot(p.data, p.data)) or np.isfinite(p.data).all():
+                continue
+            for copy, (_, q) in zip(self.copies, self.params):
+                q.data[...] = copy
+            # A non-finite gradient is the cause: say so. Otherwise the update overflowed.
+            _check_gradients(model, self.named, epoch, batch, n_batches)
+            lr = getattr(optimizer, "lr", None)
+            raise NonFiniteError(
+                f"fit: the optimizer step made parameter '{name}' of "
+                f"{describe(_owner(model, p))} NaN or inf at epoch {epoch}, batch {batch} of "
+                f"{n_batches}, from finite weights and gradients (the update overflowed"
+                + (f" with lr={lr:g}" if isinstance(lr, (int, float)) else "")
+                + "); the weights keep their values from before this batch (try a smaller "
+                "learning rate)"
+            )
 
 
 def evaluate(model: Module, loss_fn: Loss, X: Any, y: Any) -> dict[str, float]:
@@ -290,6 +365,8 @@ def evaluate(model: Module, loss_fn: Loss, X: Any, y: Any) -> dict[str, float]:
     Derived in chapter 8, *Training* (``chapters/08_training``).
 
     Runs in evaluation mode (e.g. no dropout) and restores the model's previous mode.
+    ``X`` and ``y`` are checked as :func:`fit` checks them (finite, matching the model and
+    the loss), and a non-finite loss raises as in ``fit``.
 
     Parameters
     ----------
@@ -302,13 +379,32 @@ def evaluate(model: Module, loss_fn: Loss, X: Any, y: Any) -> dict[str, float]:
     -------
     dict
         ``{"loss": float}``, plus ``"accuracy"`` for ``CrossEntropyLoss`` and
-        ``BCEWithLogitsLoss``.
+        ``BCEWithLogitsLoss`` (for k binary outputs: the fraction of the n*k outputs right).
+
+    Raises
+    ------
+    NonFiniteError
+        NaN or inf in ``X`` or ``y``, or a loss that is not finite (diverged weights).
     """
-    out = predict(model, X)
-    y = as_array(y, "y")
-    scores = {"loss": loss_fn(out, y)}
+    check_objects(loss_fn, None, None, None, who="evaluate")
+    dtype = model_dtype(model, who="evaluate")
+    X, y = prepare_data(model, loss_fn, X, y, dtype, "X", "y")
+    scores = _evaluate(model, loss_fn, X, y)
+    if not math.isfinite(scores["loss"]):
+        raise NonFiniteError(
+            f"evaluate: the loss is {scores['loss']}; {_first_nonfinite(model, X, y)}"
+        )
+    return scores
+
+
+def _evaluate(model: Module, loss_fn: Loss, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """:func:`evaluate` on data already checked (fit's validation data, every epoch)."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        out = _predict(model, X)
+        scores = {"loss": loss_fn(out, y)}
     if is_classification(loss_fn):
-        scores["accuracy"] = _count_correct(out, y) / len(y)
+        scores["accuracy"] = _count_correct(out, y, loss_fn) / (
+            len(y) * _outputs_per_sample(loss_fn, y))
     return scores
 
 
@@ -326,12 +422,24 @@ def predict(model: Module, X: Any) -> np.ndarray:
     Returns
     -------
     ndarray, shape (n, n_outputs)
+
+    Raises
+    ------
+    NonFiniteError
+        NaN or inf in ``X``, or in the outputs of finite ``X`` (diverged weights).
     """
-    if not isinstance(model, Module):
-        raise ArgumentTypeError(f"predict: model must be a Module, got {type(model).__name__}")
-    X = check_array(as_float(X, "X", dtype=model.dtype), "X", ndim=2)
+    dtype = model_dtype(model, who="predict")
+    X = check_array(as_float(X, "X", dtype=dtype), "X", ndim=2)
     check_not_empty(X, "X")
     check_finite_data(X, "X")
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        out = _predict(model, X)
+    if not math.isfinite(np.sum(out)) and not np.isfinite(out).all():
+        raise NonFiniteError(f"predict: the outputs hold NaN/inf; {_first_nonfinite(model, X)}")
+    return out
+
+
+def _predict(model: Module, X: np.ndarray) -> np.ndarray:
     was_training = model.training
     model.eval()
     try:
