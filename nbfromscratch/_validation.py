@@ -53,9 +53,18 @@ def describe(obj: Any) -> str:
 
 def as_array(x: Any, name: str) -> np.ndarray:
     """``np.asarray(x)`` (no copy for an ndarray), with a ragged nested list reported as
-    :class:`ShapeError` naming ``name`` instead of NumPy's ``ValueError``."""
-    if isinstance(x, np.ndarray):
+    :class:`ShapeError` naming ``name`` instead of NumPy's ``ValueError``.
+
+    A subclass such as ``np.matrix`` (always 2-D, ``*`` is a matrix product) becomes a
+    plain array; a masked array is refused, since its mask would be silently dropped.
+    """
+    if type(x) is np.ndarray:
         return x
+    if isinstance(x, np.ma.MaskedArray):
+        raise ArgumentTypeError(
+            f"{name}: a masked array; fill or drop the masked values first "
+            "(x.filled(value) or x.compressed())"
+        )
     try:
         return np.asarray(x)
     except (ValueError, TypeError) as err:  # ragged nested lists, odd sequences
@@ -184,7 +193,7 @@ def check_float_dtype(dtype: Any, name: str) -> np.dtype:
     """``np.dtype(dtype)`` if it is float32 or float64, else :class:`DTypeError` naming ``name``."""
     try:
         dtype = np.dtype(dtype)
-    except TypeError:
+    except (TypeError, ValueError):  # an unknown name ("float33"), or not a dtype at all
         raise DTypeError(f"{name}: dtype must be float32 or float64, got {dtype!r}") from None
     if dtype not in _FLOATS:
         raise DTypeError(f"{name}: dtype must be float32 or float64, got {dtype}")

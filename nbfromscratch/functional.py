@@ -228,7 +228,8 @@ def softmax(z: ArrayLike, axis: int = -1) -> np.ndarray:
     ndarray, same shape and dtype as ``z``
     """
     z = _softmax_input(z, axis, "softmax")
-    e = z - z.max(axis=axis, keepdims=True)
+    with np.errstate(over="ignore"):  # z - max beyond the float range is -inf: exp gives 0
+        e = z - z.max(axis=axis, keepdims=True)
     np.exp(e, out=e)
     e /= e.sum(axis=axis, keepdims=True)
     return e
@@ -253,7 +254,8 @@ def log_softmax(z: ArrayLike, axis: int = -1) -> np.ndarray:
     ndarray, same shape and dtype as ``z``
     """
     z = _softmax_input(z, axis, "log_softmax")
-    shifted = z - z.max(axis=axis, keepdims=True)
+    with np.errstate(over="ignore"):  # z - max beyond the float range is -inf, log(0) exactly
+        shifted = z - z.max(axis=axis, keepdims=True)
     shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
     return shifted
 
@@ -280,7 +282,9 @@ def logsumexp(z: ArrayLike, axis: int = -1, keepdims: bool = False) -> np.ndarra
     m = z.max(axis=axis, keepdims=True)
     # An all -inf slice would give (-inf) - (-inf) = NaN; shifting it by 0 instead is exact.
     m[~np.isfinite(m)] = 0
-    with np.errstate(divide="ignore"):  # log(0) = -inf is the right answer for such a slice
+    # log(0) = -inf is the right answer for an all -inf slice; z - m beyond the float range
+    # is -inf, whose exp is the 0 it stands for.
+    with np.errstate(divide="ignore", over="ignore"):
         out = np.log(np.exp(z - m).sum(axis=axis, keepdims=True))
     out += m
     return out if keepdims else np.squeeze(out, axis=axis)
@@ -339,9 +343,11 @@ def softmax_vjp(s: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
             f"softmax_vjp: grad_output ({grad_output.shape}, {grad_output.dtype}) must have the "
             f"shape and dtype of s ({s.shape}, {s.dtype})"
         )
-    # dL/dz = s * (g - sum_j g_j s_j)   (chapter 3)
-    dot = np.sum(grad_output * s, axis=-1, keepdims=True)
-    return s * (grad_output - dot)
+    # dL/dz = s * (g - sum_j g_j s_j)   (chapter 3); with g near the float range the
+    # result may be inf, which the caller's checks report (not a NumPy warning).
+    with np.errstate(over="ignore", invalid="ignore"):
+        dot = np.sum(grad_output * s, axis=-1, keepdims=True)
+        return s * (grad_output - dot)
 
 
 # -- input checks (cheap: attributes only) ----------------------------------------------------

@@ -10,14 +10,19 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_rng
+from .._validation import as_rng, check_float_dtype
 from ._checks import check_grad_output, check_layer_input
-from ..exceptions import DTypeError, ShapeError
+from ..exceptions import ParameterError, ShapeError
 from ..init import INITIALIZERS, Initializer, get_initializer
 from .module import Module, Parameter
 from .registry import register_layer
 
-__all__ = ["Linear"]
+__all__ = ["Linear", "MAX_WEIGHTS"]
+
+#: The most weights one layer may have (2**31: 16 GiB in float64). Larger sizes are a typo
+#: (in_features and out_features swapped with a sample count, say), and are refused before
+#: NumPy tries to allocate them.
+MAX_WEIGHTS = 2**31
 
 
 @register_layer
@@ -68,9 +73,14 @@ class Linear(Module):
                 raise ShapeError(f"Linear: {arg} must be a positive int, got {value!r}")
         self.in_features = int(in_features)
         self.out_features = int(out_features)
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise DTypeError(f"Linear: dtype must be float32 or float64, got {dtype}")
+        dtype = check_float_dtype(dtype, "Linear")
+        n_weights = self.in_features * self.out_features
+        if n_weights > MAX_WEIGHTS:
+            raise ParameterError(
+                f"Linear: {self.in_features} x {self.out_features} = {n_weights:.3g} weights is "
+                f"more than the {MAX_WEIGHTS:.3g} a layer may have ({n_weights * dtype.itemsize / 2**30:.3g} "
+                "GiB of memory); check in_features and out_features"
+            )
         initializer = get_initializer(init)
         # Recorded for get_config(); a custom callable has no name to record.
         self._init_name: str | None = (
@@ -78,7 +88,12 @@ class Linear(Module):
             else next((k for k, f in INITIALIZERS.items() if f is init), None)
         )
         shape = (self.in_features, self.out_features)
-        w = np.asarray(initializer(shape, rng=as_rng(rng), dtype=dtype))
+        try:
+            w = np.asarray(initializer(shape, rng=as_rng(rng), dtype=dtype))
+        except MemoryError:
+            raise ParameterError(
+                f"Linear: not enough memory for {n_weights:.3g} weights of {dtype}"
+            ) from None
         if w.shape != shape or w.dtype != dtype:
             raise ShapeError(
                 f"Linear: initializer returned shape {w.shape} dtype {w.dtype}, "
