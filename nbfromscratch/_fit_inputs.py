@@ -30,7 +30,7 @@ from .layers.module import Module, Parameter
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
 
 __all__ = [
-    "check_objects", "check_owner", "model_dtype", "check_options", "is_classification",
+    "check_loss_fn", "check_objects", "check_owner", "model_dtype", "check_options", "is_classification",
     "prepare_data", "check_finite_data", "probe_outputs",
 ]
 
@@ -42,20 +42,23 @@ def _kind(obj: Any) -> str:
     return type(obj).__name__
 
 
-def check_objects(
-    loss_fn: Any, optimizer: Any, validation_data: Any, callbacks: Any, who: str = "fit"
-) -> list[Any]:
-    """The arguments of fit that are objects, not data: the right kinds of thing?
-
-    Returns the callbacks as a list (``None`` means none).
-    """
+def check_loss_fn(loss_fn: Any, who: str) -> None:
+    """A loss object (an instance, not the class): callable, with ``backward``."""
     if isinstance(loss_fn, type) or not (callable(loss_fn) and hasattr(loss_fn, "backward")):
         raise ArgumentTypeError(
             f"{who}: loss_fn must be a loss such as CrossEntropyLoss(), got {_kind(loss_fn)}"
         )
-    if optimizer is not None and (isinstance(optimizer, type) or not hasattr(optimizer, "step")):
+
+
+def check_objects(loss_fn: Any, optimizer: Any, validation_data: Any, callbacks: Any) -> list[Any]:
+    """The arguments of fit that are objects, not data: the right kinds of thing?
+
+    Returns the callbacks as a list (``None`` means none).
+    """
+    check_loss_fn(loss_fn, "fit")
+    if isinstance(optimizer, type) or not hasattr(optimizer, "step"):
         raise ArgumentTypeError(
-            f"{who}: optimizer must be an optimizer such as Adam(model.parameters()), "
+            f"fit: optimizer must be an optimizer such as Adam(model.parameters()), "
             f"got {_kind(optimizer)}"
         )
     if validation_data is not None and (
@@ -197,7 +200,8 @@ def probe_outputs(model: Module, X: np.ndarray, x_name: str) -> tuple[int, ...]:
     was_training = model.training
     model.eval()
     try:
-        return tuple(model(X[:1]).shape[1:])
+        with np.errstate(all="ignore"):  # diverged weights are reported later, precisely
+            return tuple(model(X[:1]).shape[1:])
     except (ShapeError, DTypeError) as err:
         raise type(err)(f"{x_name}: does not fit the model ({err})") from None
     finally:

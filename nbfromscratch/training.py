@@ -17,6 +17,7 @@ import numpy as np
 
 from ._fit_inputs import (
     check_finite_data,
+    check_loss_fn,
     check_objects,
     check_options,
     check_owner,
@@ -386,7 +387,7 @@ def evaluate(model: Module, loss_fn: Loss, X: Any, y: Any) -> dict[str, float]:
     NonFiniteError
         NaN or inf in ``X`` or ``y``, or a loss that is not finite (diverged weights).
     """
-    check_objects(loss_fn, None, None, None, who="evaluate")
+    check_loss_fn(loss_fn, "evaluate")
     dtype = model_dtype(model, who="evaluate")
     X, y = prepare_data(model, loss_fn, X, y, dtype, "X", "y")
     scores = _evaluate(model, loss_fn, X, y)
