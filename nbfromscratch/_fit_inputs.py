@@ -44,7 +44,7 @@ def _kind(obj: Any) -> str:
 
 def check_loss_fn(loss_fn: Any, who: str) -> None:
     """A loss object (an instance, not the class): callable, with ``backward``."""
-    if isinstance(loss_fn, type) or not (callable(loss_fn) and hasattr(loss_fn, "backward")):
+    if isinstance(loss_fn, (type, Module)) or not (callable(loss_fn) and hasattr(loss_fn, "backward")):
         raise ArgumentTypeError(
             f"{who}: loss_fn must be a loss such as CrossEntropyLoss(), got {_kind(loss_fn)}"
         )
