@@ -122,6 +122,9 @@ def fit(
 
     callbacks = check_objects(loss_fn, optimizer, validation_data, callbacks)
     dtype = model_dtype(model)
+    named = model.named_parameters()
+    params = [p for _, p in named]
+    guard = _StepGuard(named, check_owner(model, params, optimizer))
     X, y = prepare_data(model, loss_fn, X, y, dtype, "X", "y")
     validation = None
     if validation_data is not None:
@@ -129,9 +132,6 @@ def fit(
         validation = prepare_data(model, loss_fn, X_val, y_val, dtype, "X_val", "y_val")
     check_options(epochs, batch_size, early_stopping, validation, min_delta)
     rng = as_rng(rng)
-    named = model.named_parameters()
-    params = [p for _, p in named]
-    guard = _StepGuard(named, check_owner(model, params, optimizer))
     _seed_dropout(model, rng)
     n_batches = math.ceil(len(X) / batch_size)
     classification = is_classification(loss_fn)

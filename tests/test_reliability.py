@@ -349,18 +349,19 @@ def test_an_estimator_scored_on_labels_of_another_type_raises():
 
 
 def test_np_matrix_is_treated_as_a_plain_array_or_refused():
+    X, y = data()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PendingDeprecationWarning)
         scores = np.matrix([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]])
         row = np.matrix([[1, 0, 1]])
+        one, X_matrix = np.asmatrix(np.ones((1, 2))), np.asmatrix(X)
     assert nbf.accuracy([1, 0, 0], scores) == pytest.approx(2 / 3)
     with pytest.raises(ShapeError):
         nbf.accuracy(row, [1, 0, 1])
     with pytest.raises(DTypeError, match="got matrix"):
-        nbf.Linear(2, 2)(np.asmatrix(np.ones((1, 2))))
-    X, y = data()
+        nbf.Linear(2, 2)(one)
     model = nbf.Linear(3, 2, rng=0)
-    nbf.fit(model, nbf.CrossEntropyLoss(), nbf.SGD(model.parameters()), np.asmatrix(X), y,
+    nbf.fit(model, nbf.CrossEntropyLoss(), nbf.SGD(model.parameters()), X_matrix, y,
             epochs=1, progress=False)
 
 

@@ -225,8 +225,9 @@ def test_early_stopping_stops_after_patience_and_restores_the_best_weights():
 
 
 def test_early_stopping_needs_validation_data():
+    model = mlp()
     with pytest.raises(ValueError, match="validation_data"):
-        fit(mlp(), CrossEntropyLoss(), Adam(mlp().parameters()), np.zeros((4, 2)),
+        fit(model, CrossEntropyLoss(), Adam(model.parameters()), np.zeros((4, 2)),
             np.zeros(4, dtype=int), early_stopping=3, progress=False)
 
 

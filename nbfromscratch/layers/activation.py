@@ -165,7 +165,8 @@ class Identity(_Activation):
         return x
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        check_grad_output(grad_output, *self.saved_for_backward(), self)
+        shape, dtype = self.saved_for_backward()
+        check_grad_output(grad_output, shape, dtype, self)
         # dL/dx = G
         return grad_output
 

@@ -78,7 +78,7 @@ class Linear(Module):
         if n_weights > MAX_WEIGHTS:
             raise ParameterError(
                 f"Linear: {self.in_features} x {self.out_features} = {n_weights:.3g} weights is "
-                f"more than the {MAX_WEIGHTS:.3g} a layer may have ({n_weights * dtype.itemsize / 2**30:.3g} "
+                f"more than the {MAX_WEIGHTS:.3g} a layer may have ({n_weights * dtype.itemsize / 2**30:,.0f} "
                 "GiB of memory); check in_features and out_features"
             )
         initializer = get_initializer(init)
