@@ -338,7 +338,7 @@ class _StepGuard:
 
     def step(self, optimizer: Any, model: Module, epoch: int, batch: int, n_batches: int) -> None:
         for copy, (_, p) in zip(self.copies, self.params):
-            np.copyto(copy, p.data)
+            copy[...] = p.data
         optimizer.step()
         for name, p in self.params:
             # sum(w * w) is NaN/inf if any w is; huge finite weights can overflow it too:

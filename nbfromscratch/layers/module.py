@@ -242,29 +242,26 @@ class Module:
                 out.append(m)
         return out
 
-    def named_parameters(self, prefix: str = "") -> list[tuple[str, Parameter]]:
+    def named_parameters(
+        self, prefix: str = "", _seen: set[int] | None = None
+    ) -> list[tuple[str, Parameter]]:
         """``(name, parameter)`` pairs, names like ``"0.weight"`` (PyTorch's style).
 
         A parameter reached twice (a layer used twice, tied weights) is listed once, under
         its first name, as in PyTorch: an optimizer then steps it once per step.
         """
+        seen = {id(self)} if _seen is None else _seen  # what is listed already, by identity
         out: list[tuple[str, Parameter]] = []
-        self._collect_parameters(prefix, out, set())
-        return out
-
-    def _collect_parameters(
-        self, prefix: str, out: list[tuple[str, Parameter]], seen: set[int]
-    ) -> None:
-        seen.add(id(self))
         for name, member in self._named_members():
             if id(member) in seen:
                 continue
+            seen.add(id(member))
             full = f"{prefix}{name}"
             if isinstance(member, Parameter):
-                seen.add(id(member))
                 out.append((full, member))
             else:
-                member._collect_parameters(f"{full}.", out, seen)
+                out.extend(member.named_parameters(prefix=f"{full}.", _seen=seen))
+        return out
 
     def parameters(self) -> list[Parameter]:
         """Every trainable :class:`Parameter` of this module and its children, each once."""
