@@ -4,7 +4,7 @@ Derived in chapter 8, *Training* (``chapters/08_training``).
 
 :func:`fit` is the loop the chapter writes by hand, plus what a real run needs: validation
 after each epoch, a history table, a progress bar, early stopping, and an immediate,
-precise error when the loss or a gradient stops being a finite number.
+precise error when the loss, a gradient or a weight stops being a finite number.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def fit(
     dtype = model_dtype(model)
     named = model.named_parameters()
     params = [p for _, p in named]
-    guard = _StepGuard(named, check_owner(model, params, optimizer))
+    guard = _StepGuard(model, named, check_owner(model, params, optimizer))
     X, y = prepare_data(model, loss_fn, X, y, dtype, "X", "y")
     validation = None
     if validation_data is not None:
@@ -330,11 +330,20 @@ class _StepGuard:
     BLAS pass with no temporary (chapter 13).
     """
 
-    def __init__(self, named: list[tuple[str, Parameter]], stepped: list[Parameter]) -> None:
+    def __init__(
+        self, model: Module, named: list[tuple[str, Parameter]], stepped: list[Parameter]
+    ) -> None:
         self.named = named
         names = {id(p): name for name, p in named}
         self.params = [(names[id(p)], p) for p in stepped]
         self.copies = [np.empty_like(p.data) for _, p in self.params]
+        for name, p in named:  # once per fit: training starts from finite weights
+            if not np.isfinite(p.data).all():
+                raise NonFiniteError(
+                    f"fit: parameter '{name}' of {describe(_owner(model, p))} holds NaN or inf "
+                    "before training starts (weights of a run that diverged?); build or load "
+                    "the model again"
+                )
 
     def step(self, optimizer: Any, model: Module, epoch: int, batch: int, n_batches: int) -> None:
         for copy, (_, p) in zip(self.copies, self.params):

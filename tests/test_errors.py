@@ -260,6 +260,14 @@ def _(tmp_path):
     nbf.evaluate(model, nbf.MSELoss(), X, X[:, :1])
 
 
+@case("E-nonfinite-weights", NonFiniteError, "parameter '0.weight'", "before training starts")
+def _(tmp_path):
+    X, y = data()
+    model = mlp()
+    model[0].weight.data[1, 2] = np.nan
+    train(model, X, y)
+
+
 @case("E-nonfinite-too-large", NonFiniteError, "too large for float32", "inf")
 def _(tmp_path):
     X, y = data()

@@ -397,6 +397,14 @@ def test_a_diverged_model_raises_in_evaluate_and_predict_without_numpy_warnings(
             nbf.predict(model, X)
 
 
+def test_fit_refuses_to_start_from_non_finite_weights():
+    X, y = data()
+    model = nbf.Sequential(nbf.Linear(3, 4, rng=0), nbf.ReLU(), nbf.Linear(4, 2, rng=1))
+    model[0].weight.data[0, 0] = -np.inf  # masked by the ReLU: the loss alone would not see it
+    with pytest.raises(NonFiniteError, match=r"parameter '0.weight' .* before training starts"):
+        nbf.fit(model, nbf.CrossEntropyLoss(), nbf.SGD(model.parameters()), X, y, progress=False)
+
+
 def test_a_diverging_run_blames_the_outputs_not_the_targets():
     X, _ = data()
     model = nbf.Linear(3, 1, rng=0)
