@@ -191,6 +191,8 @@ def as_float(x: Any, name: str, dtype: Any = None) -> np.ndarray:
 
 def check_float_dtype(dtype: Any, name: str) -> np.dtype:
     """``np.dtype(dtype)`` if it is float32 or float64, else :class:`DTypeError` naming ``name``."""
+    if dtype is None:  # np.dtype(None) would silently mean float64
+        raise DTypeError(f"{name}: dtype must be float32 or float64, got None")
     try:
         dtype = np.dtype(dtype)
     except (TypeError, ValueError):  # an unknown name ("float33"), or not a dtype at all

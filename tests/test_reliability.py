@@ -555,12 +555,17 @@ def test_numerical_gradient_refuses_a_read_only_x():
         nbf.numerical_gradient(lambda v: float(v.sum()), x)
 
 
-@pytest.mark.parametrize("dtype", ["float33", "half", object(), "i4,i4", np.int64])
+@pytest.mark.parametrize("dtype", ["float33", "half", object(), "i4,i4", np.int64, None])
 def test_unknown_or_unsupported_dtypes_raise_dtype_error(dtype):
     with pytest.raises(DTypeError, match="float32 or float64"):
         nbf.Linear(2, 2, dtype=dtype)
     with pytest.raises(DTypeError, match="float32 or float64"):
         nbf.Linear(2, 2).to(dtype)
+
+
+def test_a_layer_class_in_sequential_is_named_as_a_class():
+    with pytest.raises(ArgumentTypeError, match=r"layer 1 is the class ReLU, not a layer"):
+        nbf.Sequential(nbf.Linear(2, 2), nbf.ReLU, nbf.Linear(2, 2))
 
 
 @pytest.mark.parametrize("sizes", [(10**6, 10**6), (10**5, 10**5), (2**31, 2)])

@@ -46,6 +46,11 @@ class Sequential(Module):
 
     @staticmethod
     def _check_layer(layer: Any, index: int) -> None:
+        if isinstance(layer, type) and issubclass(layer, Module):
+            raise ArgumentTypeError(
+                f"Sequential: layer {index} is the class {layer.__name__}, not a layer: "
+                f"create one with {layer.__name__}(...)"
+            )
         if not isinstance(layer, Module):
             raise ArgumentTypeError(
                 f"Sequential: layer {index} must be a Module, got {type(layer).__name__}"
