@@ -207,6 +207,10 @@ def tanh_grad(x: ArrayLike) -> np.ndarray:
 
 
 # -- softmax family --------------------------------------------------------------------------
+#: softmax_jacobian refuses to build more entries than this (2 GiB in float64).
+_MAX_JACOBIAN = 2**28
+
+
 def softmax(z: ArrayLike, axis: int = -1) -> np.ndarray:
     """Softmax ``exp(z_i) / sum_j exp(z_j)`` along ``axis``, stable for any finite ``z``.
 
@@ -309,6 +313,12 @@ def softmax_jacobian(z: ArrayLike) -> np.ndarray:
         ``J[k, i, j] = ds_i/dz_j`` for row ``k``: ``s_i (delta_ij - s_j)``.
     """
     s = softmax(z, axis=-1)
+    entries = s.size * s.shape[-1]
+    if entries > _MAX_JACOBIAN:  # refused before NumPy's MemoryError (or a swapping machine)
+        raise ShapeError(
+            f"softmax_jacobian: the Jacobians of input shape {s.shape} have {entries:.3g} "
+            f"entries, more than {_MAX_JACOBIAN:.3g}; use softmax_vjp, which never builds them"
+        )
     jac = -s[..., :, None] * s[..., None, :]
     m = s.shape[-1]
     idx = np.arange(m)

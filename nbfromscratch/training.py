@@ -299,9 +299,14 @@ def _seed_dropout(model: Module, rng: np.random.Generator) -> None:
     the same with or without dropout layers.
     """
     layers = [m for m in _modules(model) if getattr(m, "rng_from_fit", False)]
-    if layers:
-        for layer, child in zip(layers, rng.spawn(len(layers))):
-            layer.rng = child  # type: ignore[attr-defined]
+    if not layers:
+        return
+    try:
+        children = rng.spawn(len(layers))
+    except TypeError:  # a bit generator seeded without a SeedSequence (Philox(key=...))
+        children = [np.random.default_rng(s) for s in rng.integers(2**63, size=len(layers))]
+    for layer, child in zip(layers, children):
+        layer.rng = child  # type: ignore[attr-defined]
 
 
 def _check_gradients(

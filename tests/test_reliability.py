@@ -453,6 +453,23 @@ def test_unseeded_dropout_does_not_change_the_shuffling():
         np.testing.assert_array_equal(a, b)
 
 
+def test_unseeded_dropout_with_a_generator_that_cannot_spawn():
+    X, y = data()
+    weights = []
+    for _ in range(2):
+        model = nbf.Sequential(nbf.Linear(3, 2, rng=0), nbf.Dropout(0.5))
+        gen = np.random.Generator(np.random.Philox(key=3))  # its seed sequence cannot spawn
+        nbf.fit(model, nbf.CrossEntropyLoss(), nbf.SGD(model.parameters()), X, y, epochs=1,
+                rng=gen, progress=False)
+        weights.append(model[0].weight.data)
+    np.testing.assert_array_equal(*weights)
+
+
+def test_softmax_jacobian_refuses_sizes_that_do_not_fit_in_memory():
+    with pytest.raises(ShapeError, match="use softmax_vjp"):
+        F.softmax_jacobian(np.zeros((10, 100_000)))
+
+
 def test_dropout_with_its_own_rng_keeps_it():
     gen = np.random.default_rng(3)
     layer = nbf.Dropout(0.5, rng=gen)
