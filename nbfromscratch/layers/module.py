@@ -188,8 +188,9 @@ class Module:
         if not saved:
             raise BackwardBeforeForwardError(
                 f"{describe(self)}: backward() called before forward(), or once more than "
-                "forward() (each forward in training mode keeps what one backward needs; "
-                "after .eval() nothing is kept: call .train() before the forward pass)"
+                "forward() (each forward in training mode keeps what one backward needs, for "
+                f"the last {MAX_PENDING} forwards at most; after .eval() nothing is kept: call "
+                ".train() before the forward pass)"
             )
         return saved.pop()
 
