@@ -18,7 +18,8 @@ return something return the (possibly converted) array so callers can write
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,8 @@ from .exceptions import (
 __all__ = [
     "describe", "as_array", "check_array", "float_width_message", "float_input", "as_float",
     "check_finite", "check_not_empty", "check_same_length", "check_choice",
-    "check_nonnegative", "check_positive", "check_unit_interval", "check_positive_int", "check_float_dtype", "as_rng",
+    "check_nonnegative", "check_positive", "check_unit_interval", "check_positive_int",
+    "reported_as", "check_float_dtype", "as_rng",
 ]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -311,3 +313,22 @@ def as_rng(rng: Any, name: str = "rng") -> np.random.Generator:
     raise ArgumentTypeError(
         f"{name}: expected None, an int seed or a np.random.Generator, got {type(rng).__name__}"
     )
+
+
+@contextmanager
+def reported_as(names: dict[str, str]) -> Iterator[None]:
+    """Report a :class:`ParameterError` about an inner object's option under the caller's name.
+
+    An estimator builds ``Adam(..., weight_decay=alpha)``; its user set ``alpha``, so
+    ``with reported_as({"Adam: weight_decay": "MLPClassifier: alpha"}): ...`` turns
+    "Adam: weight_decay must be ..." into "MLPClassifier: alpha must be ...". Messages
+    start with ``"owner: option"``, so the first matching prefix is replaced.
+    """
+    try:
+        yield
+    except ParameterError as err:
+        text = str(err)
+        for inner, outer in names.items():
+            if text.startswith(inner):
+                raise ParameterError(outer + text[len(inner):]) from None
+        raise

@@ -572,6 +572,21 @@ def test_numerical_gradient_refuses_a_read_only_x():
         nbf.numerical_gradient(lambda v: float(v.sum()), x)
 
 
+def test_reported_as_blames_the_callers_option():
+    from nbfromscratch._validation import reported_as
+
+    names = {"Adam: weight_decay": "MLPClassifier: alpha", "Adam: betas[0]": "MLPClassifier: beta_1"}
+    with pytest.raises(ParameterError, match=r"^MLPClassifier: alpha must be a finite number >= 0"):
+        with reported_as(names):
+            nbf.Adam(nbf.Linear(2, 2).parameters(), weight_decay=-1.0)
+    with pytest.raises(ParameterError, match=r"^MLPClassifier: beta_1 must be a number in \[0, 1\)"):
+        with reported_as(names):
+            nbf.Adam(nbf.Linear(2, 2).parameters(), betas=(1.5, 0.9))
+    with pytest.raises(ParameterError, match=r"^Adam: eps"):  # not renamed: reported as is
+        with reported_as(names):
+            nbf.Adam(nbf.Linear(2, 2).parameters(), eps=-1.0)
+
+
 @pytest.mark.parametrize("dtype", ["float33", "half", object(), "i4,i4", np.int64, None])
 def test_unknown_or_unsupported_dtypes_raise_dtype_error(dtype):
     with pytest.raises(DTypeError, match="float32 or float64"):
