@@ -57,15 +57,17 @@ def _first_nonfinite(model: Module, xb: np.ndarray, yb: np.ndarray | None = None
                     "the weights have diverged)")
     layers = list(model) if hasattr(model, "__iter__") else [model]
     x = xb
-    with np.errstate(all="ignore"):
-        for i, layer in enumerate(layers):
-            x = layer(x)
-            if not np.isfinite(x).all():
-                label = f"layer {i} ({describe(layer)})" if len(layers) > 1 else describe(layer)
-                return f"the output of {label} is the first to hold NaN/inf{huge}"
-        top_out = float(np.max(np.abs(x)))
-        top_y = float(np.max(np.abs(yb))) if yb is not None and yb.dtype.kind == "f" else 0.0
-    release_saved(model)  # the replay above is not followed by a backward pass
+    try:
+        with np.errstate(all="ignore"):
+            for i, layer in enumerate(layers):
+                x = layer(x)
+                if not np.isfinite(x).all():
+                    label = f"layer {i} ({describe(layer)})" if len(layers) > 1 else describe(layer)
+                    return f"the output of {label} is the first to hold NaN/inf{huge}"
+            top_out = float(np.max(np.abs(x)))
+            top_y = float(np.max(np.abs(yb))) if yb is not None and yb.dtype.kind == "f" else 0.0
+    finally:
+        release_saved(model)  # no backward follows the failed batch or this replay
     if top_y and top_out <= 1e3 * top_y:
         return f"the model's output is finite, but the targets reach {top_y:.3g}: rescale them"
     return (

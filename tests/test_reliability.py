@@ -397,6 +397,15 @@ def test_a_diverged_model_raises_in_evaluate_and_predict_without_numpy_warnings(
             nbf.predict(model, X)
 
 
+def test_a_failed_fit_leaves_no_batch_in_the_model():
+    X, _ = data(n=64)
+    model = nbf.Sequential(nbf.Linear(3, 8, rng=0), nbf.ReLU(), nbf.Linear(8, 1, rng=1))
+    with pytest.raises(NonFiniteError):
+        nbf.fit(model, nbf.MSELoss(), nbf.SGD(model.parameters(), lr=1e30), X, X[:, :1],
+                epochs=5, batch_size=8, progress=False)
+    assert not any(m._saved for m in [model, *model])
+
+
 def test_fit_refuses_to_start_from_non_finite_weights():
     X, y = data()
     model = nbf.Sequential(nbf.Linear(3, 4, rng=0), nbf.ReLU(), nbf.Linear(4, 2, rng=1))
