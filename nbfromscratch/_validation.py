@@ -37,7 +37,8 @@ from .exceptions import (
 __all__ = [
     "describe", "as_array", "check_array", "float_width_message", "float_input", "as_float",
     "check_finite", "check_not_empty", "check_same_length", "check_choice",
-    "check_nonnegative", "check_positive", "check_unit_interval", "check_positive_int",
+    "finite_real", "shown", "check_nonnegative", "check_positive", "check_unit_interval",
+    "check_positive_int",
     "reported_as", "check_float_dtype", "as_rng",
 ]
 
@@ -262,39 +263,57 @@ def check_choice(value: Any, choices: Iterable[str], name: str) -> str:
     return value
 
 
+def finite_real(value: Any) -> float | None:
+    """``value`` as a finite Python float, or ``None`` if it is not one (a bool, a string, a
+    complex, NaN, inf, an int too large for a float)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond 1.8e308
+        return None
+    return number if math.isfinite(number) else None
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` for a message, cut short (a 400-digit int would drown it)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def check_nonnegative(value: Any, name: str) -> float:
     """``value`` as a Python float if it is a finite real number >= 0, else :class:`ParameterError`.
 
     A Python float, not a NumPy scalar: a float64 scalar would promote float32 arrays.
     """
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value) or value < 0:
-        raise ParameterError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
+    number = finite_real(value)
+    if number is None or number < 0:
+        raise ParameterError(f"{name} must be a finite number >= 0, got {shown(value)}")
+    return number
 
 
 def check_positive(value: Any, name: str) -> float:
     """``value`` as a Python float if it is a finite real number > 0, else :class:`ParameterError`."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value) or value <= 0:
-        raise ParameterError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
+    number = finite_real(value)
+    if number is None or number <= 0:
+        raise ParameterError(f"{name} must be a finite number > 0, got {shown(value)}")
+    return number
 
 
 def check_unit_interval(value: Any, name: str, include_one: bool = False) -> float:
     """``value`` as a Python float in ``[0, 1)`` (``[0, 1]`` with ``include_one``), else
     :class:`ParameterError` naming ``name`` (decay rates such as Adam's betas, RMSprop's alpha)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not (0 <= value <= 1 if include_one else 0 <= value < 1):
+    number = finite_real(value)
+    if number is None or not (0 <= number <= 1 if include_one else 0 <= number < 1):
         interval = "[0, 1]" if include_one else "[0, 1)"
-        raise ParameterError(f"{name} must be a number in {interval}, got {value!r}")
-    return float(value)
+        raise ParameterError(f"{name} must be a number in {interval}, got {shown(value)}")
+    return number
 
 
 def check_positive_int(value: Any, name: str) -> int:
     """``value`` as an int if it is a positive integer (not a bool), else :class:`ParameterError`."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ParameterError(f"{name} must be a positive int, got {value!r}")
+        raise ParameterError(f"{name} must be a positive int, got {shown(value)}")
     return int(value)
 
 

@@ -19,13 +19,12 @@ Conventions:
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import float_input
+from ._validation import finite_real, float_input, shown
 from .exceptions import DTypeError, EmptyInputError, ParameterError, ShapeError
 
 __all__ = [
@@ -380,10 +379,9 @@ def _softmax_input(z: Any, axis: Any, who: str) -> np.ndarray:
 
 def _slope(negative_slope: Any, who: str) -> float:
     """``negative_slope`` as a Python float (a NumPy float64 scalar would upcast float32)."""
-    if isinstance(negative_slope, bool) or not isinstance(
-        negative_slope, (int, float, np.integer, np.floating)
-    ) or not math.isfinite(negative_slope):
+    number = finite_real(negative_slope)
+    if number is None:
         raise ParameterError(
-            f"{who}: negative_slope must be a finite number, got {negative_slope!r}"
+            f"{who}: negative_slope must be a finite number, got {shown(negative_slope)}"
         )
-    return float(negative_slope)
+    return number

@@ -20,6 +20,7 @@ import nbfromscratch as nbf
 from nbfromscratch import F
 from nbfromscratch.exceptions import (
     ArgumentTypeError,
+    NBFSError,
     BackwardBeforeForwardError,
     DTypeError,
     LabelError,
@@ -579,6 +580,21 @@ def test_numerical_gradient_refuses_a_read_only_x():
     x.flags.writeable = False
     with pytest.raises(ArgumentTypeError, match="read-only"):
         nbf.numerical_gradient(lambda v: float(v.sum()), x)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: nbf.Adam(nbf.Linear(2, 2).parameters(), lr=10**400),
+    lambda: nbf.SGD(nbf.Linear(2, 2).parameters(), momentum=-10**400),
+    lambda: nbf.Adam(nbf.Linear(2, 2).parameters(), betas=(10**400, 0.9)),
+    lambda: nbf.check_gradients(nbf.Linear(2, 2), np.ones((2, 2)), eps=10**400),
+    lambda: nbf.Dropout(10**400),
+    lambda: nbf.LeakyReLU(10**400),
+    lambda: nbf.Linear(10**400, 2),
+])
+def test_integers_beyond_the_float_range_are_refused_with_a_short_message(call):
+    with pytest.raises(NBFSError) as info:
+        call()
+    assert len(str(info.value)) < 300
 
 
 def test_reported_as_blames_the_callers_option():

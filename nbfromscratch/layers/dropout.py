@@ -5,14 +5,12 @@ Derived in chapter 8, *Training* (``chapters/08_training``).
 
 from __future__ import annotations
 
-from numbers import Real
 from typing import Any
 
 import numpy as np
 
-from .._validation import as_rng
+from .._validation import as_rng, check_unit_interval
 from ._checks import check_grad_output, check_layer_input
-from ..exceptions import ParameterError
 from .module import Module
 from .registry import register_layer
 
@@ -45,9 +43,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, Real) or not 0 <= p < 1:
-            raise ParameterError(f"Dropout: p must be a number in [0, 1), got {p!r}")
-        self.p: float = float(p)
+        self.p: float = check_unit_interval(p, "Dropout: p")
         self.rng: np.random.Generator = as_rng(rng)
         #: True when no rng was given: fit() then seeds this layer from its own rng.
         self.rng_from_fit: bool = rng is None
