@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_rng, check_float_dtype
+from .._validation import as_rng, check_float_dtype, shown
 from ._checks import check_grad_output, check_layer_input
 from ..exceptions import ParameterError, ShapeError
 from ..init import INITIALIZERS, Initializer, get_initializer
@@ -76,10 +76,11 @@ class Linear(Module):
         dtype = check_float_dtype(dtype, "Linear")
         n_weights = self.in_features * self.out_features
         if n_weights > MAX_WEIGHTS:
+            count = f"{n_weights:.3g}" if n_weights < 10**300 else f"~1e{len(str(n_weights)) - 1}"
             raise ParameterError(
-                f"Linear: {self.in_features} x {self.out_features} = {n_weights:.3g} weights is "
-                f"more than the {MAX_WEIGHTS:.3g} a layer may have ({n_weights * dtype.itemsize / 2**30:,.0f} "
-                "GiB of memory); check in_features and out_features"
+                f"Linear: {shown(self.in_features)} x {shown(self.out_features)} = {count} "
+                f"weights is more than the {MAX_WEIGHTS:.3g} a layer may have; check "
+                "in_features and out_features"
             )
         initializer = get_initializer(init)
         # Recorded for get_config(); a custom callable has no name to record.
