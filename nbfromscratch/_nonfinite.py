@@ -85,9 +85,7 @@ def _owner(model: Module, p: Parameter) -> Module:
 
 
 def _modules(module: Module) -> Iterator[Module]:
-    yield module
-    for child in module.children():
-        yield from _modules(child)
+    return module.modules()
 
 
 def _check_gradients(

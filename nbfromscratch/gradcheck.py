@@ -75,11 +75,18 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: flo
 
 def _scalar(value: Any) -> float:
     """``f(x)`` as a float; an array of several numbers is a mistake worth naming."""
-    if np.size(value) != 1:
+    try:
+        size = np.size(value)
+        number = float(np.asarray(value).reshape(())) if size == 1 else None
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(
+            f"numerical_gradient: f must return a number, got {type(value).__name__}"
+        ) from None
+    if number is None:
         raise ShapeError(
             f"numerical_gradient: f must return one number, got shape {np.shape(value)}"
         )
-    return float(np.asarray(value).reshape(()))
+    return number
 
 
 def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:

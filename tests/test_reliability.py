@@ -597,6 +597,33 @@ def test_integers_beyond_the_float_range_are_refused_with_a_short_message(call):
     assert len(str(info.value)) < 300
 
 
+def test_deep_nesting_and_cycles_do_not_recurse_forever():
+    model = nbf.Linear(2, 2, rng=0)
+    for _ in range(3000):  # deeper than Python's recursion limit
+        model = nbf.Sequential(model)
+    assert len(list(model.modules())) == 3001
+    model.eval().train()
+
+    class Child(nbf.Module):
+        pass
+
+    parent = nbf.Sequential(nbf.Linear(2, 2))
+    child = Child()
+    parent.append(child)
+    child.parent = parent  # a reference back up the tree, set afterwards
+    assert len(parent.parameters()) == 2 and len(list(parent.modules())) == 3
+    parent.eval()
+    with pytest.raises(ArgumentTypeError, match="inside itself"):
+        inner = nbf.Sequential(nbf.ReLU())
+        outer = nbf.Sequential(inner)
+        inner.append(outer)
+
+
+def test_numerical_gradient_names_a_function_that_returns_no_number():
+    with pytest.raises(ArgumentTypeError, match="f must return a number, got str"):
+        nbf.numerical_gradient(lambda x: "abc", np.ones(2))
+
+
 def test_reported_as_blames_the_callers_option():
     from nbfromscratch._validation import reported_as
 

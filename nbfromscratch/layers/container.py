@@ -99,6 +99,11 @@ class Sequential(Module):
     def append(self, layer: Module) -> Sequential:
         """Add ``layer`` at the end; returns ``self`` so calls can be chained."""
         self._check_layer(layer, len(self.layers))
+        if any(m is self for m in layer.modules()):
+            raise ArgumentTypeError(
+                f"Sequential.append: the layer contains this Sequential; a network inside "
+                "itself would recurse forever"
+            )
         self.layers.append(layer)
         return self
 

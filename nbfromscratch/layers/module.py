@@ -42,9 +42,8 @@ class _SaveAlways:
 
 def release_saved(module: Module) -> None:
     """Drop what forward passes of ``module`` and its sub-modules saved for backward."""
-    module.__dict__.get("_saved", []).clear()
-    for child in module.children():
-        release_saved(child)
+    for m in module.modules():
+        m.__dict__.get("_saved", []).clear()
 
 
 @contextmanager
@@ -238,10 +237,27 @@ class Module:
     def children(self) -> list[Module]:
         """The direct sub-modules, in order, each once (a layer used twice is one child)."""
         out: list[Module] = []
+        seen: set[int] = set()
         for _, m in self._named_members():
-            if isinstance(m, Module) and not any(m is c for c in out):
+            if isinstance(m, Module) and id(m) not in seen:
+                seen.add(id(m))
                 out.append(m)
         return out
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every sub-module below it, each once, parents first.
+
+        Walked with a stack, not recursion: any depth of nesting works, and a module that
+        refers back to its parent does not loop forever.
+        """
+        seen: set[int] = set()
+        stack: list[Module] = [self]
+        while stack:
+            module = stack.pop()
+            if id(module) not in seen:
+                seen.add(id(module))
+                yield module
+                stack.extend(reversed(module.children()))
 
     def named_parameters(
         self, prefix: str = "", _seen: set[int] | None = None
@@ -278,11 +294,10 @@ class Module:
 
         Evaluation mode also drops what forward passes saved for a backward pass.
         """
-        self.training = bool(mode)
-        if not mode:
-            self.__dict__.get("_saved", []).clear()
-        for child in self.children():
-            child.train(mode)
+        for module in self.modules():
+            module.training = bool(mode)
+            if not mode:
+                module.__dict__.get("_saved", []).clear()
         return self
 
     def eval(self) -> Module:
