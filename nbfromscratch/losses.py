@@ -13,6 +13,7 @@ PyTorch); ``reduction="sum"`` adds them up. The gradient is scaled to match.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -43,7 +44,10 @@ class Loss:
         self._grad: np.ndarray | None = None
 
     def __call__(self, pred: np.ndarray, target: Any) -> float:
-        return self.forward(pred, target)
+        # Logits near the float range may overflow to inf on the way: the loss is then inf
+        # (fit reports it precisely), without NumPy's RuntimeWarnings.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self.forward(pred, target)
 
     def forward(self, pred: np.ndarray, target: Any) -> float:
         """The loss value for a batch (see the subclass for shapes)."""
@@ -157,6 +161,8 @@ class CrossEntropyLoss(Loss):
                     "or class probabilities), or pass integer labels of shape (n,)"
                 )
             total = -float(np.vdot(probs, logp))
+            if not math.isfinite(total):  # 0 * log(0) is 0 here, not 0 * -inf = NaN
+                total = -float(np.sum(probs * logp, where=probs > 0))
             # dL/dz = softmax(z) * sum_c y_c - y, which is softmax(z) - y for rows summing to 1
             grad = np.exp(logp)
             grad *= probs.sum(axis=1, keepdims=True)
