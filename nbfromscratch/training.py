@@ -10,7 +10,7 @@ precise error when the loss, a gradient or a weight stops being a finite number.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,9 +28,10 @@ from ._fit_inputs import (
 # _check_gradients is re-exported: chapter 13 shows it as nbf.training._check_gradients.
 from ._nonfinite import _check_gradients, _check_loss, _first_nonfinite, _modules, _StepGuard  # noqa: F401
 from ._validation import as_float, as_rng, check_array, check_not_empty
+from .callbacks import Callback, EarlyStopping, as_callbacks
 from .data import iterate_minibatches
 from .exceptions import NonFiniteError
-from .layers.module import Module
+from .layers.module import Module, Parameter
 from .losses import BCEWithLogitsLoss, Loss
 from .optim import Optimizer
 
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = ["fit", "evaluate", "predict"]
 
-Callback = Callable[[int, dict[str, float]], Any]
+CallbackLike = Callable[[int, dict[str, float]], Any] | Callback
 
 
 def fit(
@@ -57,7 +58,7 @@ def fit(
     progress: bool = True,
     early_stopping: int | None = None,
     min_delta: float = 0.0,
-    callbacks: Sequence[Callback] = (),
+    callbacks: Sequence[CallbackLike] | None = (),
 ) -> pd.DataFrame:
     """Train ``model`` on ``(X, y)`` with minibatch gradient descent.
 
@@ -89,15 +90,16 @@ def fit(
     progress : bool, default True
         Show a tqdm progress bar over epochs with the latest losses.
     early_stopping : int, optional
-        Patience: stop when ``val_loss`` has not improved by more than ``min_delta`` for
-        this many epochs, and restore the weights of the best epoch (also when training
-        runs to the end). Needs ``validation_data``.
+        Shorthand for ``callbacks=[EarlyStopping(patience=early_stopping,
+        min_delta=min_delta)]``: stop when ``val_loss`` has not improved by more than
+        ``min_delta`` for this many epochs, and restore the weights of the best epoch.
+        Needs ``validation_data``.
     min_delta : float, default 0
         Smallest decrease of ``val_loss`` that counts as an improvement.
-    callbacks : sequence of callables, or None
-        ``callback(epoch, logs)`` after every epoch, ``logs`` being that epoch's history
-        row as a dict. Every callback is called every epoch; training stops after an
-        epoch in which one of them returns a true value (``True``, ``1``...).
+    callbacks : sequence of Callback objects or functions ``f(epoch, logs)``, or None
+        See :mod:`nbfromscratch.callbacks`. Every callback is called after every epoch
+        with that epoch's history row; training stops after an epoch in which one of them
+        returns a true value (``True``, ``1``...).
 
     Returns
     -------
@@ -122,47 +124,36 @@ def fit(
     import pandas as pd
     from tqdm import tqdm
 
-    callbacks = check_objects(loss_fn, optimizer, validation_data, callbacks)
+    callbacks = as_callbacks(check_objects(loss_fn, optimizer, validation_data, callbacks))
     dtype = model_dtype(model)
     named = model.named_parameters()
     params = [p for _, p in named]
     guard = _StepGuard(model, named, check_owner(model, params, optimizer))
-    X, y = prepare_data(model, loss_fn, X, y, dtype, "X", "y")
+    X, y = prepare_data(model, loss_fn, X, y, dtype, "X", "y")  # checked once, here
     validation = None
     if validation_data is not None:
         X_val, y_val = validation_data
         validation = prepare_data(model, loss_fn, X_val, y_val, dtype, "X_val", "y_val")
     check_options(epochs, batch_size, early_stopping, validation, min_delta)
+    if early_stopping is not None:
+        callbacks.append(EarlyStopping(patience=early_stopping, min_delta=min_delta))
     rng = as_rng(rng)
     _seed_dropout(model, rng)
-    n_batches = math.ceil(len(X) / batch_size)
     classification = is_classification(loss_fn)
     per_sample = _outputs_per_sample(loss_fn, y)
-    best = _BestWeights(early_stopping, min_delta) if early_stopping is not None else None
     rows: list[dict[str, float]] = []
+    for callback in callbacks:
+        callback.on_train_begin(model)
 
-    # Overflow to inf/NaN is caught below, precisely, as NonFiniteError: NumPy's own
+    # Overflow to inf/NaN is caught, precisely, as NonFiniteError: NumPy's own
     # RuntimeWarnings about it would only repeat that less clearly.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
             tqdm(range(1, epochs + 1), desc="fit", unit="epoch", disable=not progress) as bar:
         for epoch in bar:
-            model.train()
-            loss_sum, correct = 0.0, 0
             batches = iterate_minibatches(X, y, batch_size, shuffle=shuffle, rng=rng)
-            for batch, (xb, yb) in enumerate(batches, start=1):
-                for p in params:  # model.zero_grad(), without walking the module tree
-                    p.zero_grad()
-                out = model(xb)
-                loss = loss_fn(out, yb)
-                _check_loss(loss, epoch, batch, n_batches, model, xb, yb)
-                # The input is data: no layer needs dL/dX of it, so skip that product.
-                model.backward_params(loss_fn.backward())
-                # Undone if a weight becomes NaN/inf, be it from the gradient or the update.
-                guard.step(optimizer, model, epoch, batch, n_batches)
-                loss_sum += loss * len(xb)
-                if classification:
-                    correct += _count_correct(out, yb, loss_fn)
-
+            loss_sum, correct = _train_epoch(
+                model, loss_fn, optimizer, params, batches, guard, epoch,
+                n_batches=math.ceil(len(X) / batch_size), classification=classification)
             row: dict[str, float] = {"epoch": epoch, "loss": loss_sum / len(X)}
             if validation is not None:
                 val = _evaluate(model, loss_fn, *validation)
@@ -174,40 +165,41 @@ def fit(
                     row["val_accuracy"] = val["accuracy"]
             rows.append(row)
             bar.set_postfix({k: f"{v:.4g}" for k, v in row.items() if k != "epoch"}, refresh=False)
-
             # Every callback sees every epoch, also the one at which another asks to stop.
-            stop = any([bool(callback(epoch, dict(row))) for callback in callbacks])
-            if best is not None and best.update(epoch, row["val_loss"], model):
-                stop = True
-            if stop:
+            if any([bool(c.on_epoch_end(epoch, dict(row), model)) for c in callbacks]):
                 break
 
     history = pd.DataFrame(rows)
-    if best is not None:
-        best.restore(model)
-        history.attrs["best_epoch"] = best.epoch
-        history.attrs["stopped_early"] = len(rows) < epochs
+    for callback in callbacks:
+        callback.on_train_end(model, history)
     return history
 
 
-class _BestWeights:
-    """Early-stopping bookkeeping: the best validation loss so far and its weights."""
+def _train_epoch(
+    model: Module, loss_fn: Loss, optimizer: Optimizer, params: list[Parameter],
+    batches: Iterable[tuple[np.ndarray, np.ndarray]], guard: _StepGuard, epoch: int, n_batches: int, classification: bool,
+) -> tuple[float, int]:
+    """One pass over the data: chapter 8's ``train_epoch``, with the checks that make it safe.
 
-    def __init__(self, patience: int, min_delta: float) -> None:
-        self.patience, self.min_delta = patience, min_delta
-        self.loss, self.epoch = math.inf, 0
-        self.state: dict[str, np.ndarray] | None = None
-
-    def update(self, epoch: int, val_loss: float, model: Module) -> bool:
-        """Record an epoch's result; ``True`` when patience has run out."""
-        if val_loss < self.loss - self.min_delta:
-            self.loss, self.epoch, self.state = val_loss, epoch, model.state_dict()
-            return False
-        return epoch - self.epoch >= self.patience
-
-    def restore(self, model: Module) -> None:
-        if self.state is not None:
-            model.load_state_dict(self.state)
+    Returns the sum of the batch losses (weighted by batch size) and the count of correct
+    predictions (for classification losses).
+    """
+    model.train()
+    loss_sum, correct = 0.0, 0
+    for batch, (xb, yb) in enumerate(batches, start=1):
+        for p in params:  # model.zero_grad(), without walking the module tree
+            p.zero_grad()
+        out = model(xb)
+        loss = loss_fn.forward(out, yb)  # forward only: fit checked the targets once
+        _check_loss(loss, epoch, batch, n_batches, model, xb, yb)
+        # The input is data: no layer needs dL/dX of it, so skip that product.
+        model.backward_params(loss_fn.backward())
+        # The step, undone if it made a weight NaN/inf (from the gradient or the update).
+        guard.step(optimizer, model, epoch, batch, n_batches)
+        loss_sum += loss * len(xb)
+        if classification:
+            correct += _count_correct(out, yb, loss_fn)
+    return loss_sum, correct
 
 
 def _outputs_per_sample(loss_fn: Loss, y: np.ndarray) -> int:

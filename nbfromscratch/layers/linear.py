@@ -131,43 +131,25 @@ class Linear(Module):
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """Accumulate ``dL/dW`` and ``dL/db``; return ``dL/dX``.
 
-        Parameters
-        ----------
-        grad_output : ndarray, shape (n, out_features)
-            ``G = dL/dY``.
-
-        Returns
-        -------
-        ndarray, shape (n, in_features)
-            ``dL/dX``.
+        ``grad_output`` is ``G = dL/dY``, shape (n, out_features); returns (n, in_features).
         """
-        x = self.saved_for_backward()
-        check_grad_output(grad_output, (x.shape[0], self.out_features), x.dtype, self)
-        # dL/dW = X^T G   (chapter 5): summed over the batch by the matrix product.
-        # accumulate_grad(op, ...) is grad += op(...), computed in place after zero_grad().
-        self.weight.accumulate_grad(np.matmul, x.T, grad_output)
-        if self.bias is not None:
-            # dL/db = sum over the batch of G   (chapter 5)
-            self.bias.accumulate_grad(np.sum, grad_output, axis=0)
-        # dL/dX = G W^T   (chapter 5)
+        self.backward_params(grad_output)
+        # dL/dX = G W^T   (5.5)
         return grad_output @ self.weight.data.T
 
     def backward_params(self, grad_output: np.ndarray) -> None:
-        """Accumulate ``dL/dW`` and ``dL/db`` like :meth:`backward`, but skip ``dL/dX``.
+        """Accumulate ``dL/dW`` and ``dL/db``: :meth:`backward` without ``dL/dX``.
 
         For the first layer of a network (its input is data) the product ``G W^T`` is
-        wasted work: as many FLOPs as ``X^T G``. :func:`~nbfromscratch.fit` uses this.
-
-        Parameters
-        ----------
-        grad_output : ndarray, shape (n, out_features)
-            ``G = dL/dY``.
+        wasted work, as many FLOPs as ``X^T G``: :func:`~nbfromscratch.fit` calls this.
         """
         x = self.saved_for_backward()
         check_grad_output(grad_output, (x.shape[0], self.out_features), x.dtype, self)
-        # dL/dW = X^T G and dL/db = sum over the batch of G, as in backward()   (chapter 5)
+        # accumulate_grad(op, ...) is grad += op(...), written in place after zero_grad().
+        # dL/dW = X^T G: the sum over the batch is in the matrix product   (5.3)
         self.weight.accumulate_grad(np.matmul, x.T, grad_output)
         if self.bias is not None:
+            # dL/db = the sum over the batch of G   (5.4)
             self.bias.accumulate_grad(np.sum, grad_output, axis=0)
 
     def get_config(self) -> dict[str, Any]:
