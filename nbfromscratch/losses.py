@@ -162,7 +162,8 @@ class CrossEntropyLoss(Loss):
                 )
             total = -float(np.vdot(probs, logp))
             if not math.isfinite(total):  # 0 * log(0) is 0 here, not 0 * -inf = NaN
-                total = -float(np.sum(probs * logp, where=probs > 0))
+                with np.errstate(invalid="ignore", over="ignore"):
+                    total = -float(np.sum(probs * logp, where=probs > 0))
             # dL/dz = softmax(z) * sum_c y_c - y, which is softmax(z) - y for rows summing to 1
             grad = np.exp(logp)
             grad *= probs.sum(axis=1, keepdims=True)
