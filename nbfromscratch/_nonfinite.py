@@ -117,10 +117,8 @@ class _StepGuard:
     def __init__(
         self, model: Module, named: list[tuple[str, Parameter]], stepped: list[Parameter]
     ) -> None:
-        self.named = named
-        names = {id(p): name for name, p in named}
-        self.params = [(names[id(p)], p) for p in stepped]
-        self.copies = [np.empty_like(p.data) for _, p in self.params]
+        self.named, self.stepped = named, stepped
+        self.copies = [np.empty_like(p.data) for p in stepped]
         for name, p in named:  # once per fit: training starts from finite weights
             if not np.isfinite(p.data).all():
                 raise NonFiniteError(
@@ -130,24 +128,30 @@ class _StepGuard:
                 )
 
     def step(self, optimizer: Any, model: Module, epoch: int, batch: int, n_batches: int) -> None:
-        for copy, (_, p) in zip(self.copies, self.params):
+        for copy, p in zip(self.copies, self.stepped):
             copy[...] = p.data
         optimizer.step()
-        for name, p in self.params:
+        for p in self.stepped:
+            w = p.data
             # sum(w * w) is NaN/inf if any w is; huge finite weights can overflow it too:
             # confirm element-wise before stopping.
-            if math.isfinite(np.vdot(p.data, p.data)) or np.isfinite(p.data).all():
-                continue
-            for copy, (_, q) in zip(self.copies, self.params):
-                q.data[...] = copy
-            # A non-finite gradient is the cause: say so. Otherwise the update overflowed.
-            _check_gradients(model, self.named, epoch, batch, n_batches)
-            lr = getattr(optimizer, "lr", None)
-            raise NonFiniteError(
-                f"fit: the optimizer step made parameter '{name}' of "
-                f"{describe(_owner(model, p))} NaN or inf at epoch {epoch}, batch {batch} of "
-                f"{n_batches}, from finite weights and gradients (the update overflowed"
-                + (f" with lr={lr:g}" if isinstance(lr, (int, float)) else "")
-                + "); the weights keep their values from before this batch (try a smaller "
-                "learning rate)"
-            )
+            if not math.isfinite(np.vdot(w, w)) and not np.isfinite(w).all():
+                self._undo(p, optimizer, model, epoch, batch, n_batches)
+
+    def _undo(self, p: Parameter, optimizer: Any, model: Module, epoch: int, batch: int,
+              n_batches: int) -> None:
+        """Put back every stepped weight, then raise naming ``p`` and the cause."""
+        for copy, q in zip(self.copies, self.stepped):
+            q.data[...] = copy
+        # A non-finite gradient is the cause: say so. Otherwise the update overflowed.
+        _check_gradients(model, self.named, epoch, batch, n_batches)
+        name = next(n for n, q in self.named if q is p)
+        lr = getattr(optimizer, "lr", None)
+        raise NonFiniteError(
+            f"fit: the optimizer step made parameter '{name}' of "
+            f"{describe(_owner(model, p))} NaN or inf at epoch {epoch}, batch {batch} of "
+            f"{n_batches}, from finite weights and gradients (the update overflowed"
+            + (f" with lr={lr:g}" if isinstance(lr, (int, float)) else "")
+            + "); the weights keep their values from before this batch (try a smaller "
+            "learning rate)"
+        )
