@@ -25,40 +25,94 @@ from ._validation import (
     check_not_empty,
     check_same_length,
 )
-from .exceptions import ArgumentTypeError, LabelError, ParameterError, ShapeError
-from .layers.module import Module
-from .losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss
+from .exceptions import ArgumentTypeError, DTypeError, LabelError, ParameterError, ShapeError
+from .layers.module import Module, Parameter
+from .losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
 
 __all__ = [
-    "check_objects", "model_dtype", "check_options", "is_classification", "prepare_data",
-    "check_finite_data",
+    "check_loss_fn", "check_objects", "check_owner", "model_dtype", "check_options", "is_classification",
+    "prepare_data", "check_finite_data", "probe_outputs",
 ]
 
 
-def check_objects(loss_fn: Any, optimizer: Any, validation_data: Any, callbacks: Any) -> None:
-    """The arguments of fit that are objects, not data: the right kinds of thing?"""
-    if not (callable(loss_fn) and hasattr(loss_fn, "backward")):
+def _kind(obj: Any) -> str:
+    """How a message names what was passed: a class is not an instance of it."""
+    if isinstance(obj, type):
+        return f"the class {obj.__name__} (create an instance: {obj.__name__}(...))"
+    return type(obj).__name__
+
+
+def check_loss_fn(loss_fn: Any, who: str) -> None:
+    """A loss object (an instance, not the class): callable, with ``backward``."""
+    if isinstance(loss_fn, (type, Module)) or not (callable(loss_fn) and hasattr(loss_fn, "backward")):
         raise ArgumentTypeError(
-            f"fit: loss_fn must be a loss such as CrossEntropyLoss(), got {type(loss_fn).__name__}"
+            f"{who}: loss_fn must be a loss such as CrossEntropyLoss(), got {_kind(loss_fn)}"
         )
-    if not hasattr(optimizer, "step"):
+
+
+def check_objects(loss_fn: Any, optimizer: Any, validation_data: Any, callbacks: Any) -> list[Any]:
+    """The arguments of fit that are objects, not data: the right kinds of thing?
+
+    Returns the callbacks as a list (``None`` means none).
+    """
+    check_loss_fn(loss_fn, "fit")
+    if isinstance(optimizer, type) or not hasattr(optimizer, "step"):
         raise ArgumentTypeError(
             f"fit: optimizer must be an optimizer such as Adam(model.parameters()), "
-            f"got {type(optimizer).__name__}"
+            f"got {_kind(optimizer)}"
         )
     if validation_data is not None and (
             not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2):
         raise ArgumentTypeError("fit: validation_data must be a pair (X_val, y_val)")
-    if not all(callable(c) for c in callbacks):
-        raise ArgumentTypeError("fit: callbacks must be functions callback(epoch, logs)")
+    if callbacks is None:
+        return []
+    if callable(callbacks) or isinstance(callbacks, (str, bytes)) \
+            or not hasattr(callbacks, "__iter__"):
+        raise ArgumentTypeError(
+            f"fit: callbacks must be a list of functions callback(epoch, logs), got "
+            f"{_kind(callbacks)}" + (" (wrap a single one in a list: [f])" if callable(callbacks) else "")
+        )
+    callbacks = list(callbacks)
+    for i, c in enumerate(callbacks):
+        if isinstance(c, type) or not callable(c):
+            raise ArgumentTypeError(
+                f"fit: callbacks[{i}] must be a function callback(epoch, logs), got {_kind(c)}"
+            )
+    return callbacks
 
 
-def model_dtype(model: Module) -> np.dtype:
+def check_owner(model: Module, params: list[Parameter], optimizer: Any) -> list[Parameter]:
+    """The parameters ``optimizer`` steps, all of them the model's (some may stay frozen).
+
+    An optimizer built on another model's parameters would train nothing and say nothing;
+    one holding foreign parameters would change another model. An optimizer without a
+    ``params`` list (hand-written) may change any of the model's parameters.
+    """
+    owned = getattr(optimizer, "params", None)
+    if owned is None:
+        return params
+    ours = {id(p) for p in params}
+    foreign = [i for i, p in enumerate(owned) if id(p) not in ours]
+    if foreign and len(foreign) == len(owned):
+        raise ArgumentTypeError(
+            f"fit: the optimizer holds none of the model's parameters (built on another "
+            f"model?); build it on this one: {type(optimizer).__name__}(model.parameters())"
+        )
+    if foreign:
+        raise ParameterError(
+            f"fit: {len(foreign)} of the optimizer's {len(owned)} parameters are not the "
+            f"model's, the first optimizer.params[{foreign[0]}]; fit would change another "
+            "model: build the optimizer on model.parameters() (or a subset of them)"
+        )
+    return list(owned)
+
+
+def model_dtype(model: Module, who: str = "fit") -> np.dtype:
     if not isinstance(model, Module):
-        raise ArgumentTypeError(f"fit: model must be a Module, got {type(model).__name__}")
+        raise ArgumentTypeError(f"{who}: model must be a Module, got {_kind(model)}")
     dtype = model.dtype
     if dtype is None:
-        raise ParameterError(f"fit: {type(model).__name__} has no parameters to train")
+        raise ParameterError(f"{who}: {type(model).__name__} has no parameters to train")
     return np.dtype(dtype)
 
 
@@ -96,14 +150,25 @@ def prepare_data(
     check_finite_data(X, x_name)
     y_arr = as_array(y, y_name)
     check_same_length(X, y_arr, x_name, y_name)
+    # Ask the model, once, what it makes of one row: X's width and y's shape are checked
+    # here, naming X_val/y_val, not in some later batch or after the first epoch.
+    out_shape = probe_outputs(model, X, x_name)
     if isinstance(loss_fn, CrossEntropyLoss) and y_arr.ndim == 2 and y_arr.shape[1] == 1:
         raise ShapeError(
             f"{y_name}: has shape {y_arr.shape}, but CrossEntropyLoss takes class labels of "
             f"shape (n,): pass {y_name}.ravel() (or one-hot rows of shape (n, n_classes))"
         )
     if isinstance(loss_fn, CrossEntropyLoss) and y_arr.ndim == 1:
-        # Labels must index the model's outputs: ask the model how many it has, once.
-        return X, check_labels(y_arr, _n_outputs(model, X), y_name)
+        # Labels must index the model's outputs.
+        return X, check_labels(y_arr, out_shape[-1], y_name)
+    if isinstance(loss_fn, (CrossEntropyLoss, BCEWithLogitsLoss, MSELoss)):
+        fits = y_arr.shape[1:] == out_shape or (y_arr.ndim == 1 and out_shape == (1,))
+        if not fits:
+            raise ShapeError(
+                f"{y_name}: has shape {y_arr.shape}, but the model gives outputs of shape "
+                f"(n, {', '.join(map(str, out_shape))}) and {type(loss_fn).__name__} compares "
+                "them element by element"
+            )
     y_arr = as_float(y_arr, y_name, dtype=dtype)
     check_finite_data(y_arr, y_name)
     if is_classification(loss_fn) and y_arr.size and (y_arr.min() < 0 or y_arr.max() > 1):
@@ -127,10 +192,17 @@ def check_finite_data(x: np.ndarray, name: str) -> None:
         check_finite(x, name)
 
 
-def _n_outputs(model: Module, X: np.ndarray) -> int:
+def probe_outputs(model: Module, X: np.ndarray, x_name: str) -> tuple[int, ...]:
+    """The shape of one output row, from a forward pass on ``X[:1]`` in evaluation mode.
+
+    A wrong width of ``X`` is reported naming ``x_name``, with the layer's own message.
+    """
     was_training = model.training
     model.eval()
     try:
-        return int(model(X[:1]).shape[-1])
+        with np.errstate(all="ignore"):  # diverged weights are reported later, precisely
+            return tuple(model(X[:1]).shape[1:])
+    except (ShapeError, DTypeError) as err:
+        raise type(err)(f"{x_name}: does not fit the model ({err})") from None
     finally:
         model.train(was_training)

@@ -18,7 +18,8 @@ return something return the (possibly converted) array so callers can write
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,9 @@ from .exceptions import (
 __all__ = [
     "describe", "as_array", "check_array", "float_width_message", "float_input", "as_float",
     "check_finite", "check_not_empty", "check_same_length", "check_choice",
-    "check_nonnegative", "check_positive_int", "check_float_dtype", "as_rng",
+    "finite_real", "shown", "check_nonnegative", "check_positive", "check_unit_interval",
+    "check_positive_int",
+    "reported_as", "check_float_dtype", "as_rng",
 ]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -53,9 +56,18 @@ def describe(obj: Any) -> str:
 
 def as_array(x: Any, name: str) -> np.ndarray:
     """``np.asarray(x)`` (no copy for an ndarray), with a ragged nested list reported as
-    :class:`ShapeError` naming ``name`` instead of NumPy's ``ValueError``."""
-    if isinstance(x, np.ndarray):
+    :class:`ShapeError` naming ``name`` instead of NumPy's ``ValueError``.
+
+    A subclass such as ``np.matrix`` (always 2-D, ``*`` is a matrix product) becomes a
+    plain array; a masked array is refused, since its mask would be silently dropped.
+    """
+    if type(x) is np.ndarray:
         return x
+    if isinstance(x, np.ma.MaskedArray):
+        raise ArgumentTypeError(
+            f"{name}: a masked array; fill or drop the masked values first "
+            "(x.filled(value) or x.compressed())"
+        )
     try:
         return np.asarray(x)
     except (ValueError, TypeError) as err:  # ragged nested lists, odd sequences
@@ -182,9 +194,11 @@ def as_float(x: Any, name: str, dtype: Any = None) -> np.ndarray:
 
 def check_float_dtype(dtype: Any, name: str) -> np.dtype:
     """``np.dtype(dtype)`` if it is float32 or float64, else :class:`DTypeError` naming ``name``."""
+    if dtype is None:  # np.dtype(None) would silently mean float64
+        raise DTypeError(f"{name}: dtype must be float32 or float64, got None")
     try:
         dtype = np.dtype(dtype)
-    except TypeError:
+    except (TypeError, ValueError):  # an unknown name ("float33"), or not a dtype at all
         raise DTypeError(f"{name}: dtype must be float32 or float64, got {dtype!r}") from None
     if dtype not in _FLOATS:
         raise DTypeError(f"{name}: dtype must be float32 or float64, got {dtype}")
@@ -249,21 +263,57 @@ def check_choice(value: Any, choices: Iterable[str], name: str) -> str:
     return value
 
 
+def finite_real(value: Any) -> float | None:
+    """``value`` as a finite Python float, or ``None`` if it is not one (a bool, a string, a
+    complex, NaN, inf, an int too large for a float)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond 1.8e308
+        return None
+    return number if math.isfinite(number) else None
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` for a message, cut short (a 400-digit int would drown it)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def check_nonnegative(value: Any, name: str) -> float:
     """``value`` as a Python float if it is a finite real number >= 0, else :class:`ParameterError`.
 
     A Python float, not a NumPy scalar: a float64 scalar would promote float32 arrays.
     """
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value) or value < 0:
-        raise ParameterError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
+    number = finite_real(value)
+    if number is None or number < 0:
+        raise ParameterError(f"{name} must be a finite number >= 0, got {shown(value)}")
+    return number
+
+
+def check_positive(value: Any, name: str) -> float:
+    """``value`` as a Python float if it is a finite real number > 0, else :class:`ParameterError`."""
+    number = finite_real(value)
+    if number is None or number <= 0:
+        raise ParameterError(f"{name} must be a finite number > 0, got {shown(value)}")
+    return number
+
+
+def check_unit_interval(value: Any, name: str, include_one: bool = False) -> float:
+    """``value`` as a Python float in ``[0, 1)`` (``[0, 1]`` with ``include_one``), else
+    :class:`ParameterError` naming ``name`` (decay rates such as Adam's betas, RMSprop's alpha)."""
+    number = finite_real(value)
+    if number is None or not (0 <= number <= 1 if include_one else 0 <= number < 1):
+        interval = "[0, 1]" if include_one else "[0, 1)"
+        raise ParameterError(f"{name} must be a number in {interval}, got {shown(value)}")
+    return number
 
 
 def check_positive_int(value: Any, name: str) -> int:
     """``value`` as an int if it is a positive integer (not a bool), else :class:`ParameterError`."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ParameterError(f"{name} must be a positive int, got {value!r}")
+        raise ParameterError(f"{name} must be a positive int, got {shown(value)}")
     return int(value)
 
 
@@ -282,3 +332,22 @@ def as_rng(rng: Any, name: str = "rng") -> np.random.Generator:
     raise ArgumentTypeError(
         f"{name}: expected None, an int seed or a np.random.Generator, got {type(rng).__name__}"
     )
+
+
+@contextmanager
+def reported_as(names: dict[str, str]) -> Iterator[None]:
+    """Report a :class:`ParameterError` about an inner object's option under the caller's name.
+
+    An estimator builds ``Adam(..., weight_decay=alpha)``; its user set ``alpha``, so
+    ``with reported_as({"Adam: weight_decay": "MLPClassifier: alpha"}): ...`` turns
+    "Adam: weight_decay must be ..." into "MLPClassifier: alpha must be ...". Messages
+    start with ``"owner: option"``, so the first matching prefix is replaced.
+    """
+    try:
+        yield
+    except ParameterError as err:
+        text = str(err)
+        for inner, outer in names.items():
+            if text.startswith(inner):
+                raise ParameterError(outer + text[len(inner):]) from None
+        raise

@@ -51,7 +51,7 @@ class EmptyInputError(NBFSError, ValueError):
 
 
 class NonFiniteError(NBFSError, FloatingPointError):
-    """NaN or infinity found in data, a loss or a gradient."""
+    """NaN or infinity found in data, a loss, a gradient, a weight or a model's outputs."""
 
 
 class BackwardBeforeForwardError(NBFSError, RuntimeError):

@@ -19,13 +19,12 @@ Conventions:
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import float_input
+from ._validation import finite_real, float_input, shown
 from .exceptions import DTypeError, EmptyInputError, ParameterError, ShapeError
 
 __all__ = [
@@ -210,6 +209,10 @@ def tanh_grad(x: ArrayLike) -> np.ndarray:
 
 
 # -- softmax family --------------------------------------------------------------------------
+#: softmax_jacobian refuses to build more entries than this (2 GiB in float64).
+_MAX_JACOBIAN = 2**28
+
+
 def softmax(z: ArrayLike, axis: int = -1) -> np.ndarray:
     """Softmax ``exp(z_i) / sum_j exp(z_j)`` along ``axis``, stable for any finite ``z``.
 
@@ -232,7 +235,8 @@ def softmax(z: ArrayLike, axis: int = -1) -> np.ndarray:
     """
     z = _softmax_input(z, axis, "softmax")
     # softmax(z) = softmax(z - max_j z_j)   (3.2): every exponent is <= 0
-    e = z - z.max(axis=axis, keepdims=True)
+    with np.errstate(over="ignore"):  # z - max beyond the float range is -inf: exp gives 0
+        e = z - z.max(axis=axis, keepdims=True)
     np.exp(e, out=e)
     e /= e.sum(axis=axis, keepdims=True)
     return e
@@ -257,7 +261,8 @@ def log_softmax(z: ArrayLike, axis: int = -1) -> np.ndarray:
     ndarray, same shape and dtype as ``z``
     """
     z = _softmax_input(z, axis, "log_softmax")
-    shifted = z - z.max(axis=axis, keepdims=True)
+    with np.errstate(over="ignore"):  # z - max beyond the float range is -inf, log(0) exactly
+        shifted = z - z.max(axis=axis, keepdims=True)
     shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
     return shifted
 
@@ -284,7 +289,9 @@ def logsumexp(z: ArrayLike, axis: int = -1, keepdims: bool = False) -> np.ndarra
     m = z.max(axis=axis, keepdims=True)
     # An all -inf slice would give (-inf) - (-inf) = NaN; shifting it by 0 instead is exact.
     m[~np.isfinite(m)] = 0
-    with np.errstate(divide="ignore"):  # log(0) = -inf is the right answer for such a slice
+    # log(0) = -inf is the right answer for an all -inf slice; z - m beyond the float range
+    # is -inf, whose exp is the 0 it stands for.
+    with np.errstate(divide="ignore", over="ignore"):
         out = np.log(np.exp(z - m).sum(axis=axis, keepdims=True))
     out += m
     return out if keepdims else np.squeeze(out, axis=axis)
@@ -309,6 +316,12 @@ def softmax_jacobian(z: ArrayLike) -> np.ndarray:
         ``J[k, i, j] = ds_i/dz_j`` for row ``k``: ``s_i (delta_ij - s_j)``.
     """
     s = softmax(z, axis=-1)
+    entries = s.size * s.shape[-1]
+    if entries > _MAX_JACOBIAN:  # refused before NumPy's MemoryError (or a swapping machine)
+        raise ShapeError(
+            f"softmax_jacobian: the Jacobians of input shape {s.shape} have {entries:.3g} "
+            f"entries, more than {_MAX_JACOBIAN:.3g}; use softmax_vjp, which never builds them"
+        )
     # J = diag(s) - s s^T   (3.3), one (m, m) block per row   (3.4)
     jac = -s[..., :, None] * s[..., None, :]
     m = s.shape[-1]
@@ -345,9 +358,11 @@ def softmax_vjp(s: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
             f"shape and dtype of s ({s.shape}, {s.dtype})"
         )
     # The vector-Jacobian product, equation (3.6):
-    # dL/dz = s * (g - sum_j g_j s_j)   (chapter 3)
-    dot = np.sum(grad_output * s, axis=-1, keepdims=True)
-    return s * (grad_output - dot)
+    # dL/dz = s * (g - sum_j g_j s_j)   (chapter 3); with g near the float range the
+    # result may be inf, which the caller's checks report (not a NumPy warning).
+    with np.errstate(over="ignore", invalid="ignore"):
+        dot = np.sum(grad_output * s, axis=-1, keepdims=True)
+        return s * (grad_output - dot)
 
 
 # -- input checks (cheap: attributes only) ----------------------------------------------------
@@ -370,10 +385,9 @@ def _softmax_input(z: Any, axis: Any, who: str) -> np.ndarray:
 
 def _slope(negative_slope: Any, who: str) -> float:
     """``negative_slope`` as a Python float (a NumPy float64 scalar would upcast float32)."""
-    if isinstance(negative_slope, bool) or not isinstance(
-        negative_slope, (int, float, np.integer, np.floating)
-    ) or not math.isfinite(negative_slope):
+    number = finite_real(negative_slope)
+    if number is None:
         raise ParameterError(
-            f"{who}: negative_slope must be a finite number, got {negative_slope!r}"
+            f"{who}: negative_slope must be a finite number, got {shown(negative_slope)}"
         )
-    return float(negative_slope)
+    return number

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import as_float, as_rng, describe
+from ._validation import as_float, as_rng, check_positive, describe
 from .exceptions import ArgumentTypeError, DTypeError, ShapeError
-from .layers.module import Module
+from .layers.module import Module, release_saved, save_in_eval_mode
 from .losses import Loss
 
 __all__ = ["numerical_gradient", "relative_error", "check_gradients", "GradCheckResult"]
@@ -52,6 +52,13 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: flo
             "numerical_gradient: x must be a float NumPy array (it is perturbed in place), "
             f"got {type(x).__name__}{'' if not isinstance(x, np.ndarray) else ' of ' + str(x.dtype)}"
         )
+    if not x.flags.writeable:
+        raise ArgumentTypeError(
+            "numerical_gradient: x is read-only, but it is perturbed in place: pass x.copy()"
+        )
+    if not callable(f):
+        raise ArgumentTypeError(f"numerical_gradient: f must be a function, got {type(f).__name__}")
+    eps = check_positive(eps, "numerical_gradient: eps")
     grad = np.zeros_like(x)
     for idx in np.ndindex(x.shape):
         old = x[idx]
@@ -68,11 +75,18 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: flo
 
 def _scalar(value: Any) -> float:
     """``f(x)`` as a float; an array of several numbers is a mistake worth naming."""
-    if np.size(value) != 1:
+    try:
+        size = np.size(value)
+        number = float(np.asarray(value).reshape(())) if size == 1 else None
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(
+            f"numerical_gradient: f must return a number, got {type(value).__name__}"
+        ) from None
+    if number is None:
         raise ShapeError(
             f"numerical_gradient: f must return one number, got shape {np.shape(value)}"
         )
-    return float(np.asarray(value).reshape(()))
+    return number
 
 
 def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
@@ -201,7 +215,14 @@ def check_gradients(
     GradCheckResult
         ``.ok``, ``.errors`` per ``"input"`` and parameter name, and both gradients.
     """
+    if not isinstance(module_or_loss, (Module, Loss)):
+        raise ArgumentTypeError(
+            f"check_gradients: expected a Module or a Loss, got {type(module_or_loss).__name__}"
+            + (" (a class: create an instance first)" if isinstance(module_or_loss, type) else "")
+        )
     _require_float64(x, "x")
+    eps = check_positive(eps, "check_gradients: eps")
+    tol = check_positive(tol, "check_gradients: tol")
     x = x.copy()  # perturbed in place below: never touch the caller's array
     if isinstance(module_or_loss, Loss):
         loss = module_or_loss
@@ -214,25 +235,28 @@ def check_gradients(
         for name, p in params:
             _require_float64(p.data, f"parameter {name!r} of {describe(module)}")
         saved_grads = [p.grad.copy() for _, p in params]
-        try:
-            proj = as_rng(rng).standard_normal(module.forward(x).shape)
+        # A module in evaluation mode (e.g. to freeze Dropout) must still save for backward.
+        with save_in_eval_mode():
+            try:
+                release_saved(module)
+                proj = as_rng(rng).standard_normal(module.forward(x).shape)
+                release_saved(module)  # that forward only gave the output's shape
 
-            def projected(xx: np.ndarray) -> float:
-                return float(np.sum(module.forward(xx) * proj))
+                def projected(xx: np.ndarray) -> float:
+                    value = float(np.sum(module.forward(xx) * proj))
+                    release_saved(module)  # no backward follows these forward passes
+                    return value
 
-            module.zero_grad()
-            module.forward(x)
-            analytic = {"input": module.backward(proj)}
-            analytic.update({name: p.grad.copy() for name, p in params})
-            numeric = {"input": numerical_gradient(projected, x, eps)}
-            for name, p in params:
-                numeric[name] = numerical_gradient(lambda _: projected(x), p.data, eps)
-        finally:
-            for (_, p), g in zip(params, saved_grads):
-                p.grad[...] = g
-    else:
-        raise ArgumentTypeError(
-            f"check_gradients: expected a Module or a Loss, got {type(module_or_loss).__name__}"
-        )
+                module.zero_grad()
+                module.forward(x)
+                analytic = {"input": module.backward(proj)}
+                analytic.update({name: p.grad.copy() for name, p in params})
+                numeric = {"input": numerical_gradient(projected, x, eps)}
+                for name, p in params:
+                    numeric[name] = numerical_gradient(lambda _: projected(x), p.data, eps)
+            finally:
+                release_saved(module)
+                for (_, p), g in zip(params, saved_grads):
+                    p.grad[...] = g
     errors = {name: relative_error(analytic[name], numeric[name]) for name in analytic}
     return GradCheckResult(errors=errors, tol=tol, analytic=analytic, numeric=numeric)

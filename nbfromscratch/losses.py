@@ -2,17 +2,21 @@
 
 Derived in chapter 4, *Losses* (``chapters/04_losses``).
 
-A loss is called like a function, ``loss = loss_fn(pred, target)``, which returns a Python
-``float`` and caches what :meth:`Loss.backward` needs; ``loss_fn.backward()`` then returns
-``dL/dpred`` with the shape and dtype of ``pred``. Targets are converted to ``pred``'s dtype
-(they are data, not parameters), so a float32 model gets float32 gradients.
+The same protocol as the layers: ``loss = loss_fn(pred, target)`` checks and converts its
+inputs (``check``) and calls ``forward``, which computes the loss (a Python ``float``) and
+saves what ``backward`` needs; ``loss_fn.backward()`` then computes ``dL/dpred``, with the
+shape and dtype of ``pred``. So evaluating a loss costs nothing for gradients. ``fit`` checks
+the targets once and calls ``forward`` batch after batch. Targets are converted to ``pred``'s
+dtype (they are data, not parameters), so a float32 model gets float32 gradients.
 
-``reduction="mean"`` averages over samples (over all elements for ``MSELoss``, like
-PyTorch); ``reduction="sum"`` adds them up. The gradient is scaled to match.
+``reduction="mean"`` averages over samples (over all elements for ``MSELoss`` and
+``BCEWithLogitsLoss``, like PyTorch); ``reduction="sum"`` adds them up. ``Loss._scale`` is
+that choice, for the loss and its gradient alike.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -28,38 +32,53 @@ _REDUCTIONS = ("mean", "sum")
 
 
 class Loss:
-    """Base class of the losses.
+    """Base class: ``loss_fn(pred, target)`` checks its inputs, then :meth:`forward` computes.
 
     Derived in chapter 4, *Losses* (``chapters/04_losses``).
-
-    Parameters
-    ----------
-    reduction : {"mean", "sum"}
-        How per-sample losses are combined.
     """
 
     def __init__(self, reduction: str = "mean") -> None:
         self.reduction = check_choice(reduction, _REDUCTIONS, f"{type(self).__name__}: reduction")
-        self._grad: np.ndarray | None = None
+        self._saved: tuple[Any, ...] | None = None
 
-    def __call__(self, pred: np.ndarray, target: Any) -> float:
-        return self.forward(pred, target)
+    def __call__(self, pred: Any, target: Any) -> float:
+        """Check and convert ``pred`` and ``target`` (once, here), then :meth:`forward`."""
+        pred, target = self.check(pred, target)
+        # Values near the float range may overflow to inf on the way: the loss is then inf
+        # (fit says where, precisely), without NumPy's RuntimeWarnings.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self.forward(pred, target)
 
-    def forward(self, pred: np.ndarray, target: Any) -> float:
-        """The loss value for a batch (see the subclass for shapes)."""
+    def check(self, pred: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``(pred, target)`` as arrays :meth:`forward` can use, or an error naming what is wrong.
+
+        This default only makes arrays; the package's losses check shapes, dtypes and labels.
+        """
+        return as_array(pred, f"{describe(self)}: pred"), as_array(target, f"{describe(self)}: target")
+
+    def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
+        """The loss for a batch of checked arrays; saves what :meth:`backward` needs."""
         raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
 
     def backward(self) -> np.ndarray:
         """``dL/dpred`` for the last :meth:`forward`, same shape and dtype as ``pred``.
 
-        Raises
-        ------
-        BackwardBeforeForwardError
-            :meth:`forward` has not been called yet.
+        The package's losses compute it here, from what ``forward`` saved. A small loss of
+        your own may instead store it as ``self._grad`` in ``forward`` and inherit this.
         """
-        if self._grad is None:
+        grad = getattr(self, "_grad", None)
+        if grad is None:
             raise BackwardBeforeForwardError(f"{describe(self)}: backward() called before forward()")
-        return self._grad
+        return grad
+
+    def _scale(self, count: int) -> float:
+        """The reduction, in one place: ``1/count`` for "mean" (loss and gradient alike)."""
+        return 1.0 / count if self.reduction == "mean" else 1.0
+
+    def _load(self) -> tuple[Any, ...]:
+        if self._saved is None:
+            raise BackwardBeforeForwardError(f"{describe(self)}: backward() called before forward()")
+        return self._saved
 
     def _pred(self, pred: Any, ndim: int | tuple[int, ...]) -> np.ndarray:
         pred = check_array(pred, f"{describe(self)}: pred", ndim=ndim, dtype_kind="f")
@@ -74,11 +93,22 @@ class Loss:
             if target.ndim == 1 and pred.shape == (target.shape[0], 1):
                 target = target[:, None]
             else:
-                raise ShapeError(
-                    f"{describe(self)}: target has shape {target.shape}, "
-                    f"expected {pred.shape} like pred"
-                )
+                self._shape_error(target, pred)
         return target.astype(pred.dtype, copy=False)
+
+    def _checked(self, pred: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
+        """forward's guard: arrays of equal shapes pass for the price of a tuple comparison;
+        anything else goes through :meth:`check` (broadcasting (n, 1) against (n,) would
+        silently give an (n, n) loss)."""
+        if isinstance(pred, np.ndarray) and isinstance(target, np.ndarray) \
+                and target.shape == pred.shape and pred.dtype == target.dtype:
+            return pred, target
+        return self.check(pred, target)
+
+    def _shape_error(self, target: np.ndarray, pred: np.ndarray) -> None:
+        raise ShapeError(
+            f"{describe(self)}: target has shape {target.shape}, expected {pred.shape} like pred"
+        )
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments as a JSON-able dict."""
@@ -96,21 +126,26 @@ class MSELoss(Loss):
 
     Derived in chapter 4, *Losses* (``chapters/04_losses``).
 
-    Shapes
-    ------
-    pred : (n,) or (n, k) float; target : same shape (or (n,) when pred is (n, 1)).
+    Shapes: ``pred`` (n,) or (n, k) float; ``target`` the same shape ((n,) for (n, 1)).
     """
 
-    def forward(self, pred: np.ndarray, target: Any) -> float:
+    def check(self, pred: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
         pred = self._pred(pred, (1, 2))
-        diff = pred - self._float_target(target, pred)
-        flat = diff.ravel()
-        total = float(flat @ flat)
-        scale = 1.0 / diff.size if self.reduction == "mean" and diff.size else 1.0
-        # dL/dpred = 2 (pred - target) / N   (N = number of elements; 1 for "sum")   (chapter 4)
-        diff *= 2 * scale
-        self._grad = diff
-        return total * scale
+        return pred, self._float_target(target, pred)
+
+    def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
+        pred, target = self._checked(pred, target)
+        with np.errstate(over="ignore", invalid="ignore"):  # as in __call__
+            diff = (pred - target).ravel()
+            # L = (1/N) sum (P - Y)^2, N = number of elements   (4.1)
+            total = float(diff @ diff)
+        self._saved = (diff, pred.shape)
+        return total * self._scale(diff.size)
+
+    def backward(self) -> np.ndarray:
+        diff, shape = self._load()
+        # dL/dP = (2/N) (P - Y)   (4.2)
+        return (diff * (2 * self._scale(diff.size))).reshape(shape)
 
 
 class CrossEntropyLoss(Loss):
@@ -121,51 +156,73 @@ class CrossEntropyLoss(Loss):
 
     Derived in chapter 4, *Losses* (``chapters/04_losses``).
 
-    Shapes
-    ------
-    pred : (n, C) float logits.
-    target : (n,) integer labels in ``0..C-1``, or (n, C) one-hot / probabilities.
+    Shapes: ``pred`` (n, C) float logits; ``target`` (n,) integer labels in ``0..C-1``, or
+    (n, C) one-hot rows or class probabilities.
     """
 
-    def forward(self, pred: np.ndarray, target: Any) -> float:
+    def check(self, pred: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
         z = self._pred(pred, 2)
         n, n_classes = z.shape
-        if not isinstance(target, np.ndarray):  # (the message is only built when needed)
-            target = as_array(target, f"{describe(self)}: target")
-        logp = F.log_softmax(z, axis=1)
+        target = as_array(target, f"{describe(self)}: target")
         if target.ndim == 1:
             if target.shape[0] != n:
                 raise ShapeError(
                     f"{describe(self)}: target has {target.shape[0]} labels for {n} samples"
                 )
-            labels = check_labels(target, n_classes, f"{describe(self)}: target")
-            rows = np.arange(n)
-            total = -float(logp[rows, labels].sum())
-            # dL/dz = softmax(z) - onehot(y)   (chapter 4), divided by n for "mean"
-            grad = np.exp(logp)
-            grad[rows, labels] -= 1
+            return z, check_labels(target, n_classes, f"{describe(self)}: target")
+        if target.ndim == 2 and target.shape[1] == 1 and n_classes > 1:
+            raise ShapeError(
+                f"{describe(self)}: target has shape {target.shape}; class labels must "
+                f"have shape (n,): pass target.ravel() (or one-hot rows of shape (n, {n_classes}))"
+            )
+        probs = self._float_target(target, z)
+        if probs.min() < 0 or probs.max() > 1:
+            raise LabelError(
+                f"{describe(self)}: target probabilities must lie in [0, 1] (one-hot rows "
+                "or class probabilities), or pass integer labels of shape (n,)"
+            )
+        return z, probs
+
+    def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
+        if not isinstance(pred, np.ndarray) or not isinstance(target, np.ndarray) \
+                or pred.ndim != 2 or target.shape[0] != len(pred) or target.ndim > 2:
+            pred, target = self.check(pred, target)
+        n = len(pred)
+        with np.errstate(over="ignore", invalid="ignore"):  # as in __call__
+            logp = F.log_softmax(pred, axis=1)  # log P, stable   (4.5, 4.6)
+            if target.ndim == 1:
+                self._check_range(target, pred.shape[1])
+                # L = -(1/n) sum_i log P_{i, y_i}   (4.3)
+                total = -float(logp[np.arange(n), target].sum())
+            else:
+                pred, target = self._checked(pred, target)
+                # L = -(1/n) sum_i sum_c Y_ic log P_ic   (4.4); 0 log 0 counts as 0
+                total = -float(np.vdot(target, logp))
+                if not math.isfinite(total):
+                    total = -float(np.sum(target * logp, where=target > 0))
+        self._saved = (logp, target)
+        return total * self._scale(n)
+
+    def backward(self) -> np.ndarray:
+        logp, target = self._load()
+        n = len(logp)
+        grad = np.exp(logp)  # P = softmax(Z)
+        if target.ndim == 1:
+            grad[np.arange(n), target] -= 1  # dL/dZ = (1/n) (P - Y)   (4.7)
         else:
-            if target.ndim == 2 and target.shape[1] == 1 and n_classes > 1:
-                raise ShapeError(
-                    f"{describe(self)}: target has shape {target.shape}; class labels must "
-                    f"have shape (n,): pass target.ravel() (or one-hot rows of shape (n, {n_classes}))"
-                )
-            probs = self._float_target(target, z)
-            if probs.min() < 0 or probs.max() > 1:
-                raise LabelError(
-                    f"{describe(self)}: target probabilities must lie in [0, 1] (one-hot rows "
-                    "or class probabilities), or pass integer labels of shape (n,)"
-                )
-            total = -float(np.vdot(probs, logp))
-            # dL/dz = softmax(z) * sum_c y_c - y, which is softmax(z) - y for rows summing to 1
-            grad = np.exp(logp)
-            grad *= probs.sum(axis=1, keepdims=True)
-            grad -= probs
-        scale = 1.0 / n if self.reduction == "mean" and n else 1.0
-        if scale != 1.0:
-            grad *= scale
-        self._grad = grad
-        return total * scale
+            # P * sum_c Y_ic - Y: the same (4.7) for rows of Y that sum to 1
+            grad *= target.sum(axis=1, keepdims=True)
+            grad -= target
+        grad *= self._scale(n)
+        return grad
+
+    def _check_range(self, labels: np.ndarray, n_classes: int) -> None:
+        # One reduction checks both ends: a negative int64 read as uint64 is above any C.
+        if labels.dtype != np.int64 or int(labels.view(np.uint64).max()) >= n_classes:
+            check_labels(labels, n_classes, f"{describe(self)}: target")
+            if labels.dtype != np.int64:
+                raise LabelError(f"{describe(self)}: target labels must be int64 here, "
+                                 f"got {labels.dtype}; call the loss itself to convert them")
 
 
 class BCEWithLogitsLoss(Loss):
@@ -175,26 +232,32 @@ class BCEWithLogitsLoss(Loss):
 
     Derived in chapter 4, *Losses* (``chapters/04_losses``).
 
-    Shapes
-    ------
-    pred : (n,) or (n, 1) float logits ((n, k) works too: k independent binary outputs).
-    target : same shape (or (n,) for (n, 1)), values in ``[0, 1]`` (labels 0/1 or probabilities).
+    Shapes: ``pred`` (n,) or (n, 1) float logits ((n, k): k independent binary outputs);
+    ``target`` the same shape ((n,) for (n, 1)), values in ``[0, 1]``.
     """
 
-    def forward(self, pred: np.ndarray, target: Any) -> float:
+    def check(self, pred: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
         z = self._pred(pred, (1, 2))
         y = self._float_target(target, z)
-        if y.size and (y.min() < 0 or y.max() > 1):
+        if y.min() < 0 or y.max() > 1:
             raise LabelError(f"{describe(self)}: target values must lie in [0, 1]")
-        per_elem = np.maximum(z, 0)
-        per_elem -= z * y
-        per_elem += np.log1p(np.exp(-np.abs(z)))
-        total = float(per_elem.sum())
-        scale = 1.0 / z.size if self.reduction == "mean" and z.size else 1.0
-        # dL/dz = sigmoid(z) - y   (chapter 4), divided by N for "mean"
+        return z, y
+
+    def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
+        pred, target = self._checked(pred, target)
+        with np.errstate(over="ignore", invalid="ignore"):
+            # loss per element: max(z, 0) - z y + log(1 + e^{-|z|})   (4.10)
+            per_elem = np.maximum(pred, 0)
+            per_elem -= pred * target
+            per_elem += np.log1p(np.exp(-np.abs(pred)))
+            total = float(per_elem.sum())
+        self._saved = (pred, target)
+        return total * self._scale(pred.size)
+
+    def backward(self) -> np.ndarray:
+        z, y = self._load()
+        # dL/dz = (1/N) (sigmoid(z) - y)   (4.11)
         grad = F.sigmoid(z)
         grad -= y
-        if scale != 1.0:
-            grad *= scale
-        self._grad = grad
-        return total * scale
+        grad *= self._scale(z.size)
+        return grad

@@ -20,7 +20,7 @@ from ._validation import (
     check_not_empty,
     check_same_length,
 )
-from .exceptions import NonFiniteError, ParameterError, ShapeError
+from .exceptions import LabelError, NonFiniteError, ParameterError, ShapeError
 
 __all__ = ["accuracy", "confusion_matrix", "mean_squared_error", "r2_score"]
 
@@ -67,7 +67,30 @@ def accuracy(y_true: Any, y_pred: Any) -> float:
     for arr, name in ((y_true, "y_true"), (labels, "y_pred")):
         if arr.dtype.kind in "fc":  # a NaN label is never "equal": report it instead
             check_finite(arr, name)
+    kinds = _label_kind(y_true), _label_kind(labels)
+    if None not in kinds and kinds[0] != kinds[1]:
+        # "a" == 0 is never true: a score of 0.0 would hide the mismatch
+        raise LabelError(
+            f"y_true holds {kinds[0]} but y_pred holds {kinds[1]}: labels of another type "
+            "than the model was trained on can never match (map one to the other first)"
+        )
     return float(np.mean(y_true == labels))
+
+
+def _label_kind(y: np.ndarray) -> str | None:
+    """``"numbers"`` or ``"strings"`` (from the dtype, or the first element of an object
+    array); ``None`` when it cannot be told cheaply."""
+    if y.dtype.kind in "biuf":
+        return "numbers"
+    if y.dtype.kind in "US":
+        return "strings"
+    if y.dtype.kind == "O" and y.size:
+        first = y.flat[0]
+        if isinstance(first, (str, bytes)):
+            return "strings"
+        if isinstance(first, (int, float, np.number)) and not isinstance(first, bool):
+            return "numbers"
+    return None
 
 
 def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None) -> np.ndarray:

@@ -4,30 +4,35 @@ Derived in chapter 8, *Training* (``chapters/08_training``).
 
 :func:`fit` is the loop the chapter writes by hand, plus what a real run needs: validation
 after each epoch, a history table, a progress bar, early stopping, and an immediate,
-precise error when the loss or a gradient stops being a finite number.
+precise error when the loss, a gradient or a weight stops being a finite number.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._fit_inputs import (
     check_finite_data,
+    check_loss_fn,
     check_objects,
     check_options,
+    check_owner,
     is_classification,
     model_dtype,
     prepare_data,
 )
-from ._validation import as_array, as_float, as_rng, check_array, check_not_empty, describe
+# _check_gradients is re-exported: chapter 13 shows it as nbf.training._check_gradients.
+from ._nonfinite import _check_gradients, _check_loss, _first_nonfinite, _modules, _StepGuard  # noqa: F401
+from ._validation import as_float, as_rng, check_array, check_not_empty
+from .callbacks import Callback, EarlyStopping, as_callbacks
 from .data import iterate_minibatches
-from .exceptions import ArgumentTypeError, NonFiniteError
+from .exceptions import NonFiniteError
 from .layers.module import Module, Parameter
-from .losses import Loss
+from .losses import BCEWithLogitsLoss, Loss
 from .optim import Optimizer
 
 if TYPE_CHECKING:
@@ -35,7 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = ["fit", "evaluate", "predict"]
 
-Callback = Callable[[int, dict[str, float]], Any]
+CallbackLike = Callable[[int, dict[str, float]], Any] | Callback
 
 
 def fit(
@@ -53,7 +58,7 @@ def fit(
     progress: bool = True,
     early_stopping: int | None = None,
     min_delta: float = 0.0,
-    callbacks: Sequence[Callback] = (),
+    callbacks: Sequence[CallbackLike] | None = (),
 ) -> pd.DataFrame:
     """Train ``model`` on ``(X, y)`` with minibatch gradient descent.
 
@@ -65,7 +70,8 @@ def fit(
     loss_fn : Loss
         E.g. ``CrossEntropyLoss()`` (then accuracy is reported too) or ``MSELoss()``.
     optimizer : Optimizer
-        Built on ``model.parameters()``.
+        Built on ``model.parameters()``, or on some of them (the others stay frozen); an
+        optimizer holding parameters that are not the model's is refused.
     X : array_like, shape (n, n_features)
         Converted to the model's dtype (the one deliberate conversion).
     y : array_like, shape (n,) or (n, k)
@@ -79,18 +85,21 @@ def fit(
     shuffle : bool, default True
         One new random permutation of the samples per epoch.
     rng : Generator, int seed or None
-        Source of the shuffling: the same seed gives bit-identical weights.
+        Source of the shuffling, and of the masks of every ``Dropout`` built without its
+        own ``rng``: the same seed gives bit-identical weights.
     progress : bool, default True
         Show a tqdm progress bar over epochs with the latest losses.
     early_stopping : int, optional
-        Patience: stop when ``val_loss`` has not improved by more than ``min_delta`` for
-        this many epochs, and restore the weights of the best epoch (also when training
-        runs to the end). Needs ``validation_data``.
+        Shorthand for ``callbacks=[EarlyStopping(patience=early_stopping,
+        min_delta=min_delta)]``: stop when ``val_loss`` has not improved by more than
+        ``min_delta`` for this many epochs, and restore the weights of the best epoch.
+        Needs ``validation_data``.
     min_delta : float, default 0
         Smallest decrease of ``val_loss`` that counts as an improvement.
-    callbacks : sequence of callables
-        ``callback(epoch, logs)`` after every epoch, ``logs`` being that epoch's history
-        row as a dict; returning ``True`` stops training.
+    callbacks : sequence of Callback objects or functions ``f(epoch, logs)``, or None
+        See :mod:`nbfromscratch.callbacks`. Every callback is called after every epoch
+        with that epoch's history row; training stops after an epoch in which one of them
+        returns a true value (``True``, ``1``...).
 
     Returns
     -------
@@ -98,190 +107,135 @@ def fit(
         One row per epoch: ``epoch``, ``loss`` (batch losses averaged over the epoch,
         weighted by batch size), ``val_loss`` with ``validation_data``, and
         ``accuracy``/``val_accuracy`` for classification losses (training accuracy is
-        measured on the fly, as the weights change). ``history.attrs`` holds
+        measured on the fly, as the weights change; for ``BCEWithLogitsLoss`` with k
+        outputs, the fraction of the n*k outputs on the right side of 0). ``history.attrs`` holds
         ``"best_epoch"`` and ``"stopped_early"`` when early stopping is on. The model is
         left in training mode.
 
     Raises
     ------
     NonFiniteError
-        The loss or a gradient became NaN or infinite. The message names the epoch, the
-        batch and the parameter or the first layer whose output went bad; the weights keep
-        their values from before that batch. (Only an optimizer step whose update itself
-        overflows, with finite gradients, can leave non-finite weights; the message of the
-        next batch then says so.)
+        The loss, a gradient or a weight after the optimizer step became NaN or infinite.
+        The message names the epoch, the batch and the parameter or the first layer whose
+        output went bad; the weights keep their values from before that batch (the
+        optimizer's state, e.g. Adam's averages, is that of after it: build a new one).
     """
     # Imported here, not at the top: ``import nbfromscratch`` must stay NumPy-only.
     import pandas as pd
     from tqdm import tqdm
 
-    check_objects(loss_fn, optimizer, validation_data, callbacks)
+    callbacks = as_callbacks(check_objects(loss_fn, optimizer, validation_data, callbacks))
     dtype = model_dtype(model)
-    X, y = prepare_data(model, loss_fn, X, y, dtype, "X", "y")
+    named = model.named_parameters()
+    params = [p for _, p in named]
+    guard = _StepGuard(model, named, check_owner(model, params, optimizer))
+    X, y = prepare_data(model, loss_fn, X, y, dtype, "X", "y")  # checked once, here
     validation = None
     if validation_data is not None:
         X_val, y_val = validation_data
         validation = prepare_data(model, loss_fn, X_val, y_val, dtype, "X_val", "y_val")
     check_options(epochs, batch_size, early_stopping, validation, min_delta)
+    if early_stopping is not None:
+        callbacks.append(EarlyStopping(patience=early_stopping, min_delta=min_delta))
     rng = as_rng(rng)
-    named = model.named_parameters()
-    params = [p for _, p in named]
-    n_batches = math.ceil(len(X) / batch_size)
+    _seed_dropout(model, rng)
     classification = is_classification(loss_fn)
-    best = _BestWeights(early_stopping, min_delta) if early_stopping is not None else None
+    per_sample = _outputs_per_sample(loss_fn, y)
     rows: list[dict[str, float]] = []
+    for callback in callbacks:
+        callback.on_train_begin(model)
 
-    # Overflow to inf/NaN is caught below, precisely, as NonFiniteError: NumPy's own
+    # Overflow to inf/NaN is caught, precisely, as NonFiniteError: NumPy's own
     # RuntimeWarnings about it would only repeat that less clearly.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
             tqdm(range(1, epochs + 1), desc="fit", unit="epoch", disable=not progress) as bar:
         for epoch in bar:
-            model.train()
-            loss_sum, correct = 0.0, 0
             batches = iterate_minibatches(X, y, batch_size, shuffle=shuffle, rng=rng)
-            for batch, (xb, yb) in enumerate(batches, start=1):
-                for p in params:  # model.zero_grad(), without walking the module tree
-                    p.zero_grad()
-                out = model(xb)
-                loss = loss_fn(out, yb)
-                _check_loss(loss, epoch, batch, n_batches, model, xb)
-                # The input is data: no layer needs dL/dX of it, so skip that product.
-                model.backward_params(loss_fn.backward())
-                _check_gradients(model, named, epoch, batch, n_batches)  # before the step
-                optimizer.step()
-                loss_sum += loss * len(xb)
-                if classification:
-                    correct += _count_correct(out, yb)
-
+            loss_sum, correct = _train_epoch(
+                model, loss_fn, optimizer, params, batches, guard, epoch,
+                n_batches=math.ceil(len(X) / batch_size), classification=classification)
             row: dict[str, float] = {"epoch": epoch, "loss": loss_sum / len(X)}
             if validation is not None:
-                val = evaluate(model, loss_fn, *validation)
+                val = _evaluate(model, loss_fn, *validation)
                 _check_loss(val["loss"], epoch)
                 row["val_loss"] = val["loss"]
             if classification:
-                row["accuracy"] = correct / len(X)
+                row["accuracy"] = correct / (len(X) * per_sample)
                 if validation is not None:
                     row["val_accuracy"] = val["accuracy"]
             rows.append(row)
             bar.set_postfix({k: f"{v:.4g}" for k, v in row.items() if k != "epoch"}, refresh=False)
-
-            stop = any(callback(epoch, dict(row)) is True for callback in callbacks)
-            if best is not None and best.update(epoch, row["val_loss"], model):
-                stop = True
-            if stop:
+            # Every callback sees every epoch, also the one at which another asks to stop.
+            if any([bool(c.on_epoch_end(epoch, dict(row), model)) for c in callbacks]):
                 break
 
     history = pd.DataFrame(rows)
-    if best is not None:
-        best.restore(model)
-        history.attrs["best_epoch"] = best.epoch
-        history.attrs["stopped_early"] = len(rows) < epochs
+    for callback in callbacks:
+        callback.on_train_end(model, history)
     return history
 
 
-class _BestWeights:
-    """Early-stopping bookkeeping: the best validation loss so far and its weights."""
+def _train_epoch(
+    model: Module, loss_fn: Loss, optimizer: Optimizer, params: list[Parameter],
+    batches: Iterable[tuple[np.ndarray, np.ndarray]], guard: _StepGuard, epoch: int, n_batches: int, classification: bool,
+) -> tuple[float, int]:
+    """One pass over the data: chapter 8's ``train_epoch``, with the checks that make it safe.
 
-    def __init__(self, patience: int, min_delta: float) -> None:
-        self.patience, self.min_delta = patience, min_delta
-        self.loss, self.epoch = math.inf, 0
-        self.state: dict[str, np.ndarray] | None = None
-
-    def update(self, epoch: int, val_loss: float, model: Module) -> bool:
-        """Record an epoch's result; ``True`` when patience has run out."""
-        if val_loss < self.loss - self.min_delta:
-            self.loss, self.epoch, self.state = val_loss, epoch, model.state_dict()
-            return False
-        return epoch - self.epoch >= self.patience
-
-    def restore(self, model: Module) -> None:
-        if self.state is not None:
-            model.load_state_dict(self.state)
-
-
-def _check_loss(
-    loss: float, epoch: int, batch: int | None = None, n_batches: int = 0,
-    model: Module | None = None, xb: np.ndarray | None = None,
-) -> None:
-    if math.isfinite(loss):
-        return
-    if batch is None:
-        raise NonFiniteError(f"fit: the validation loss is {loss} after epoch {epoch}")
-    where = "" if model is None or xb is None else f"; {_first_nonfinite(model, xb)}"
-    raise NonFiniteError(
-        f"fit: the loss is {loss} at epoch {epoch}, batch {batch} of {n_batches}{where}; the "
-        "weights keep their values from before this batch (try a smaller learning rate, or "
-        "check the data)"
-    )
-
-
-def _first_nonfinite(model: Module, xb: np.ndarray) -> str:
-    """Where a non-finite loss comes from: a weight, a layer's output, or the loss itself.
-
-    Runs only after the loss has gone bad, so it may replay the forward pass layer by layer.
+    Returns the sum of the batch losses (weighted by batch size) and the count of correct
+    predictions (for classification losses).
     """
-    for name, p in model.named_parameters():
-        if not np.isfinite(p.data).all():
-            owner = next(m for m in _modules(model) if any(v is p for v in vars(m).values()))
-            return (
-                f"parameter '{name}' of {describe(owner)} is already NaN/inf (the previous "
-                "optimizer step overflowed it, so these weights are not usable)"
-            )
-    layers = list(model) if hasattr(model, "__iter__") else [model]
-    x = xb
-    for i, layer in enumerate(layers):
-        x = layer(x)
-        if not np.isfinite(x).all():
-            label = f"layer {i} ({describe(layer)})" if len(layers) > 1 else describe(layer)
-            return f"the output of {label} is the first to hold NaN/inf"
-    return "the model's output is finite, so the loss itself overflowed (check the targets' scale)"
+    model.train()
+    loss_sum, correct = 0.0, 0
+    for batch, (xb, yb) in enumerate(batches, start=1):
+        for p in params:  # model.zero_grad(), without walking the module tree
+            p.zero_grad()
+        out = model(xb)
+        loss = loss_fn.forward(out, yb)  # forward only: fit checked the targets once
+        _check_loss(loss, epoch, batch, n_batches, model, xb, yb)
+        # The input is data: no layer needs dL/dX of it, so skip that product.
+        model.backward_params(loss_fn.backward())
+        # The step, undone if it made a weight NaN/inf (from the gradient or the update).
+        guard.step(optimizer, model, epoch, batch, n_batches)
+        loss_sum += loss * len(xb)
+        if classification:
+            correct += _count_correct(out, yb, loss_fn)
+    return loss_sum, correct
 
 
+def _outputs_per_sample(loss_fn: Loss, y: np.ndarray) -> int:
+    """How many decisions accuracy counts per sample: k for k binary outputs, else 1."""
+    if isinstance(loss_fn, BCEWithLogitsLoss) and y.ndim == 2:
+        return int(y.shape[1])
+    return 1
 
 
+def _count_correct(out: np.ndarray, target: np.ndarray, loss_fn: Loss | None = None) -> int:
+    """Correct predictions in a batch: arg-max for class scores, logit > 0 for binary outputs.
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-def _count_correct(out: np.ndarray, target: np.ndarray) -> int:
-    """Correct predictions in a batch: arg-max for class scores, logit > 0 for one output."""
-    if out.ndim == 2 and out.shape[1] > 1:
+    With ``BCEWithLogitsLoss`` every output is its own yes/no decision (counted one by one);
+    otherwise several outputs are the scores of one choice among classes.
+    """
+    if out.ndim == 2 and out.shape[1] > 1 and not isinstance(loss_fn, BCEWithLogitsLoss):
         labels = target if target.ndim == 1 else target.argmax(axis=1)
         return int(np.count_nonzero(out.argmax(axis=1) == labels))
     return int(np.count_nonzero((out.reshape(target.shape) > 0) == (target > 0.5)))
 
 
-def _modules(module: Module) -> Iterator[Module]:
-    yield module
-    for child in module.children():
-        yield from _modules(child)
+def _seed_dropout(model: Module, rng: np.random.Generator) -> None:
+    """Give every Dropout built without its own rng a generator derived from fit's ``rng``.
 
-
-def _check_gradients(
-    model: Module, named: list[tuple[str, Parameter]], epoch: int, batch: int, n_batches: int
-) -> None:
-    """Raise before the optimizer step if any gradient holds a NaN or an infinity."""
-    for name, p in named:
-        # One BLAS dot product, no temporary array: a NaN or inf anywhere makes sum(g * g)
-        # non-finite. A huge but finite gradient can overflow it too: confirm element-wise.
-        if math.isfinite(np.vdot(p.grad, p.grad)) or np.isfinite(p.grad).all():
-            continue
-        owner = next(m for m in _modules(model) if any(v is p for v in vars(m).values()))
-        raise NonFiniteError(
-            f"fit: the gradient of parameter '{name}' of {describe(owner)} contains NaN or "
-            f"inf at epoch {epoch}, batch {batch} of {n_batches}; the weights keep their "
-            "values from before this batch (try a smaller learning rate)"
-        )
+    ``spawn`` derives independent streams without drawing from ``rng``: the shuffling is
+    the same with or without dropout layers.
+    """
+    layers = [m for m in _modules(model) if getattr(m, "rng_from_fit", False)]
+    if not layers:
+        return
+    try:
+        children = rng.spawn(len(layers))
+    except TypeError:  # a bit generator seeded without a SeedSequence (Philox(key=...))
+        children = [np.random.default_rng(s) for s in rng.integers(2**63, size=len(layers))]
+    for layer, child in zip(layers, children):
+        layer.rng = child  # type: ignore[attr-defined]
 
 
 def evaluate(model: Module, loss_fn: Loss, X: Any, y: Any) -> dict[str, float]:
@@ -290,6 +244,8 @@ def evaluate(model: Module, loss_fn: Loss, X: Any, y: Any) -> dict[str, float]:
     Derived in chapter 8, *Training* (``chapters/08_training``).
 
     Runs in evaluation mode (e.g. no dropout) and restores the model's previous mode.
+    ``X`` and ``y`` are checked as :func:`fit` checks them (finite, matching the model and
+    the loss), and a non-finite loss raises as in ``fit``.
 
     Parameters
     ----------
@@ -302,13 +258,32 @@ def evaluate(model: Module, loss_fn: Loss, X: Any, y: Any) -> dict[str, float]:
     -------
     dict
         ``{"loss": float}``, plus ``"accuracy"`` for ``CrossEntropyLoss`` and
-        ``BCEWithLogitsLoss``.
+        ``BCEWithLogitsLoss`` (for k binary outputs: the fraction of the n*k outputs right).
+
+    Raises
+    ------
+    NonFiniteError
+        NaN or inf in ``X`` or ``y``, or a loss that is not finite (diverged weights).
     """
-    out = predict(model, X)
-    y = as_array(y, "y")
-    scores = {"loss": loss_fn(out, y)}
+    check_loss_fn(loss_fn, "evaluate")
+    dtype = model_dtype(model, who="evaluate")
+    X, y = prepare_data(model, loss_fn, X, y, dtype, "X", "y")
+    scores = _evaluate(model, loss_fn, X, y)
+    if not math.isfinite(scores["loss"]):
+        raise NonFiniteError(
+            f"evaluate: the loss is {scores['loss']}; {_first_nonfinite(model, X, y)}"
+        )
+    return scores
+
+
+def _evaluate(model: Module, loss_fn: Loss, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """:func:`evaluate` on data already checked (fit's validation data, every epoch)."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        out = _predict(model, X)
+        scores = {"loss": loss_fn(out, y)}
     if is_classification(loss_fn):
-        scores["accuracy"] = _count_correct(out, y) / len(y)
+        scores["accuracy"] = _count_correct(out, y, loss_fn) / (
+            len(y) * _outputs_per_sample(loss_fn, y))
     return scores
 
 
@@ -326,12 +301,24 @@ def predict(model: Module, X: Any) -> np.ndarray:
     Returns
     -------
     ndarray, shape (n, n_outputs)
+
+    Raises
+    ------
+    NonFiniteError
+        NaN or inf in ``X``, or in the outputs of finite ``X`` (diverged weights).
     """
-    if not isinstance(model, Module):
-        raise ArgumentTypeError(f"predict: model must be a Module, got {type(model).__name__}")
-    X = check_array(as_float(X, "X", dtype=model.dtype), "X", ndim=2)
+    dtype = model_dtype(model, who="predict")
+    X = check_array(as_float(X, "X", dtype=dtype), "X", ndim=2)
     check_not_empty(X, "X")
     check_finite_data(X, "X")
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        out = _predict(model, X)
+    if not math.isfinite(np.sum(out)) and not np.isfinite(out).all():
+        raise NonFiniteError(f"predict: the outputs hold NaN/inf; {_first_nonfinite(model, X)}")
+    return out
+
+
+def _predict(model: Module, X: np.ndarray) -> np.ndarray:
     was_training = model.training
     model.eval()
     try:

@@ -108,6 +108,18 @@ def _(tmp_path):
     layer.backward(np.ones((10, 4)))
 
 
+@case("E-shape-validation-width", ShapeError, "X_val", "(n, 4)", "(1, 5)")
+def _(tmp_path):
+    X, y = data()
+    train(mlp(), X, y, validation_data=(np.zeros((10, 5)), y[:10]))
+
+
+@case("E-shape-targets-outputs", ShapeError, "y_val", "(100, 3)", "(n, 1)", "MSELoss")
+def _(tmp_path):
+    X, _ = data()
+    train(mlp(n_out=1), X, X[:, :1], nbf.MSELoss(), validation_data=(X, X[:, :3]))
+
+
 @case("E-shape-ragged", ShapeError, "X", "rectangular")
 def _(tmp_path):
     train(mlp(n_in=2), [[0.5, 1.0], [2.0]], [0, 1])
@@ -141,6 +153,11 @@ def _(tmp_path):
     train(mlp(n_in=2), np.array([["1.5", "2"], ["3", "4"]]), [0, 1])
 
 
+@case("E-dtype-unknown", DTypeError, "Linear", "float33")
+def _(tmp_path):
+    nbf.Linear(4, 8, dtype="float33")
+
+
 @case("E-dtype-gradcheck", DTypeError, "check_gradients", "float32", "float64")
 def _(tmp_path):
     layer = nbf.Linear(4, 3, rng=0, dtype=np.float32)
@@ -169,6 +186,11 @@ def _(tmp_path):
 def _(tmp_path):
     X, _ = data(20)
     nbf.MLPClassifier((4,), max_iter=2, random_state=0).fit(X, np.ones(20, dtype=int))
+
+
+@case("E-label-type-mismatch", LabelError, "strings", "numbers")
+def _(tmp_path):
+    nbf.accuracy(np.array(["no", "yes", "yes"]), np.array([0, 1, 1]))
 
 
 @case("E-label-probabilities", LabelError, "BCEWithLogitsLoss", "[0, 1]")
@@ -220,6 +242,30 @@ class _BuggyLoss(nbf.MSELoss):
 def _(tmp_path):
     X, _ = data()
     train(mlp(n_out=1), X, X[:, :1], _BuggyLoss(), batch_size=32)
+
+
+@case("E-nonfinite-step", NonFiniteError, "optimizer step made parameter '0.weight'",
+      "epoch 1, batch 1 of 4", "lr=1e+39", "before this batch")
+def _(tmp_path):
+    X, y = data()
+    model = mlp(dtype=np.float32)
+    train(model, X, y, optimizer=nbf.Adam(model.parameters(), lr=1e39), batch_size=32)
+
+
+@case("E-nonfinite-evaluate", NonFiniteError, "evaluate: the loss is inf", "diverged")
+def _(tmp_path):
+    X, _ = data()
+    model = mlp(n_out=1)
+    model[2].weight.data[...] = 1e200  # weights of a training loop that diverged
+    nbf.evaluate(model, nbf.MSELoss(), X, X[:, :1])
+
+
+@case("E-nonfinite-weights", NonFiniteError, "parameter '0.weight'", "before training starts")
+def _(tmp_path):
+    X, y = data()
+    model = mlp()
+    model[0].weight.data[1, 2] = np.nan
+    train(model, X, y)
 
 
 @case("E-nonfinite-too-large", NonFiniteError, "too large for float32", "inf")
@@ -319,9 +365,79 @@ def _(tmp_path):
     nbf.train_test_split(np.zeros((1, 2)), np.zeros(1), test_size=0.5)
 
 
+@case("E-param-interval", ParameterError, "RMSprop", "alpha", "[0, 1]")
+def _(tmp_path):
+    nbf.RMSprop(mlp().parameters(), alpha=2.0)
+
+
+@case("E-param-duplicate-parameter", ParameterError, "params[2]", "params[0]")
+def _(tmp_path):
+    model = mlp()
+    first = model[0]
+    nbf.SGD(first.parameters() + [first.weight])
+
+
+@case("E-param-foreign-parameters", ParameterError, "2 of the optimizer's 4", "not the model's")
+def _(tmp_path):
+    X, y = data()
+    model, other = mlp(), nbf.Linear(4, 3, rng=5)
+    train(model, X, y, optimizer=nbf.SGD(model[2].parameters() + other.parameters()))
+
+
+@case("E-param-huge-layer", ParameterError, "Linear", "1000000 x 1000000", "in_features")
+def _(tmp_path):
+    nbf.Linear(10**6, 10**6)
+
+
+@case("E-param-gradcheck", ParameterError, "check_gradients", "eps", "> 0")
+def _(tmp_path):
+    nbf.check_gradients(mlp(), np.ones((2, 4)), eps=0)
+
+
 @case("E-type-model-not-parameters", ArgumentTypeError, "Adam", "model.parameters()")
 def _(tmp_path):
     nbf.Adam(mlp())
+
+
+@case("E-type-method-not-called", ArgumentTypeError, "Adam", "model.parameters()", "call it")
+def _(tmp_path):
+    nbf.Adam(mlp().parameters)  # the method, not its result
+
+
+@case("E-type-class-not-instance", ArgumentTypeError, "loss_fn", "the class CrossEntropyLoss")
+def _(tmp_path):
+    X, y = data()
+    model = mlp()
+    nbf.fit(model, nbf.CrossEntropyLoss, nbf.SGD(model.parameters()), X, y, progress=False)
+
+
+@case("E-type-callbacks", ArgumentTypeError, "callbacks", "[f]")
+def _(tmp_path):
+    X, y = data()
+
+    def log(epoch, logs):
+        print(epoch, logs)
+
+    train(mlp(), X, y, callbacks=log)
+
+
+@case("E-type-optimizer-other-model", ArgumentTypeError, "none of the model's parameters")
+def _(tmp_path):
+    X, y = data()
+    model, other = mlp(), mlp()
+    train(model, X, y, optimizer=nbf.SGD(other.parameters()))
+
+
+@case("E-type-read-only", ArgumentTypeError, "read-only", "x.copy()")
+def _(tmp_path):
+    x = np.ones(3)
+    x.flags.writeable = False
+    nbf.numerical_gradient(lambda v: float(v.sum()), x)
+
+
+@case("E-type-masked", ArgumentTypeError, "y_true", "masked array")
+def _(tmp_path):
+    nbf.accuracy(np.ma.array([0, 1], mask=[False, True]), [0, 1])
 
 
 @case("E-type-not-a-layer", ArgumentTypeError, "Sequential", "layer 1", "function")

@@ -47,6 +47,7 @@ def test_linear_backward_params_accumulates_x_transpose_g_and_returns_nothing():
     x, g = rng.normal(size=(6, 4)), rng.normal(size=(6, 3))
     layer(x)
     assert layer.backward_params(g) is None
+    layer(x)
     layer.backward_params(g)  # accumulates like backward does
     np.testing.assert_allclose(layer.weight.grad, 2 * x.T @ g, rtol=1e-12)
     np.testing.assert_allclose(layer.bias.grad, 2 * g.sum(axis=0), rtol=1e-12)
@@ -54,7 +55,7 @@ def test_linear_backward_params_accumulates_x_transpose_g_and_returns_nothing():
 
 def test_sequential_backward_params_handles_a_parameter_free_first_layer():
     rng = np.random.default_rng(2)
-    model = Sequential(Dropout(0.5, rng=0), Linear(4, 2, rng=1)).eval()
+    model = Sequential(Dropout(0.0, rng=0), Linear(4, 2, rng=1))
     x, g = rng.normal(size=(5, 4)), rng.normal(size=(5, 2))
     model(x)
     model.backward_params(g)
@@ -195,6 +196,7 @@ def test_linear_weight_gradient_allocates_no_weight_sized_temporary(method):
     layer(x)
     getattr(layer, method)(g)              # warm-up
     layer.zero_grad()
+    layer(x)
     tracemalloc.start()
     try:
         getattr(layer, method)(g)

@@ -108,6 +108,7 @@ def test_linear_backward_accumulates_into_grad():
     layer(x)
     layer.backward(g)
     once = layer.weight.grad.copy(), layer.bias.grad.copy()
+    layer(x)
     layer.backward(g)
     np.testing.assert_allclose(layer.weight.grad, 2 * once[0])
     np.testing.assert_allclose(layer.bias.grad, 2 * once[1])
@@ -192,6 +193,7 @@ def test_linear_grad_output_wrong_shape_or_dtype():
     layer(np.zeros((4, 2)))
     with pytest.raises(ShapeError, match=r"\(4, 2\).*\(4, 3\)"):
         layer.backward(np.zeros((4, 2)))
+    layer(np.zeros((4, 2)))
     with pytest.raises(DTypeError, match="float32"):
         layer.backward(np.zeros((4, 3), np.float32))
 
@@ -303,8 +305,11 @@ def test_dropout_eval_and_p_zero_are_identity():
     layer = Dropout(0.5, rng=0).eval()
     np.testing.assert_array_equal(layer(x), x)
     g = np.ones_like(x)
+    with pytest.raises(BackwardBeforeForwardError, match=r"\.eval\(\) nothing is kept"):
+        layer.backward(g)  # evaluation mode keeps nothing for a backward pass
+    layer = Dropout(0.0, rng=0)
+    np.testing.assert_array_equal(layer(x), x)
     np.testing.assert_array_equal(layer.backward(g), g)
-    np.testing.assert_array_equal(Dropout(0.0, rng=0)(x), x)
 
 
 def test_dropout_training_zeroes_about_p_and_scales_survivors():

@@ -108,7 +108,8 @@ def test_binary_logit_accuracy_counts_positive_logits_as_class_one():
 
 def test_regression_history_has_no_accuracy_column():
     X = np.linspace(-1, 1, 20)[:, None]
-    history = fit(mlp(1, 4, 1), MSELoss(), Adam(mlp(1, 4, 1).parameters()), X, X ** 2,
+    model = mlp(1, 4, 1)
+    history = fit(model, MSELoss(), Adam(model.parameters()), X, X ** 2,
                   epochs=2, progress=False)
     assert isinstance(history, pd.DataFrame)
     assert list(history.columns) == ["epoch", "loss"]
@@ -138,7 +139,7 @@ def test_same_seed_gives_bit_identical_weights_with_progress_on_or_off(moons, ca
 
 # -- non-finite values stop training at once ---------------------------------------------------------
 class RecordingSGD(SGD):
-    """SGD that remembers the weights after its latest step."""
+    """SGD that remembers the weights after its latest step that left them finite."""
 
     def __init__(self, params, **kw):
         super().__init__(params, **kw)
@@ -147,8 +148,9 @@ class RecordingSGD(SGD):
 
     def step(self):
         super().step()
-        self.steps += 1
-        self.after_last_step = [p.data.copy() for p in self.params]
+        if all(np.isfinite(p.data).all() for p in self.params):
+            self.steps += 1
+            self.after_last_step = [p.data.copy() for p in self.params]
 
 
 def test_diverging_loss_raises_naming_epoch_and_batch_and_keeps_last_good_weights():
@@ -223,15 +225,17 @@ def test_early_stopping_stops_after_patience_and_restores_the_best_weights():
 
 
 def test_early_stopping_needs_validation_data():
+    model = mlp()
     with pytest.raises(ValueError, match="validation_data"):
-        fit(mlp(), CrossEntropyLoss(), Adam(mlp().parameters()), np.zeros((4, 2)),
+        fit(model, CrossEntropyLoss(), Adam(model.parameters()), np.zeros((4, 2)),
             np.zeros(4, dtype=int), early_stopping=3, progress=False)
 
 
 def test_callback_returning_true_stops_training():
     seen = []
     X = np.zeros((10, 2))
-    history = fit(mlp(), CrossEntropyLoss(), SGD(mlp().parameters(), lr=0.1), X,
+    model = mlp()
+    history = fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), X,
                   np.zeros(10, dtype=int), epochs=10, progress=False,
                   callbacks=[lambda epoch, logs: seen.append(logs["loss"]) or epoch == 3])
     assert len(history) == 3 and len(seen) == 3
@@ -340,16 +344,18 @@ def test_non_finite_loss_names_the_first_layer_whose_output_overflows():
 
 def test_an_optimizer_step_that_overflows_the_weights_is_reported_as_such():
     # Finite gradients, but lr * grad beyond float32's range: the step itself makes the
-    # weights infinite. The next loss is NaN/inf and the message must not call those
-    # weights good.
+    # weights infinite. It is caught at that very batch and undone.
     X = np.ones((8, 2), dtype=np.float32)
     model = mlp(2, 4, 1, dtype=np.float32)
+    before = weights(model)
     with pytest.raises(NonFiniteError) as info:
         fit(model, MSELoss(), SGD(model.parameters(), lr=1e38), X, np.full((8, 1), 10.0),
             epochs=2, batch_size=4, shuffle=False, progress=False)
     message = str(info.value)
-    assert "epoch 1, batch 2 of 2" in message
-    assert "is already NaN/inf (the previous optimizer step overflowed it" in message
+    assert "epoch 1, batch 1 of 2" in message
+    assert "the optimizer step made parameter" in message and "lr=1e+38" in message
+    for a, b in zip(before, weights(model)):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_bce_targets_outside_0_1_are_refused_before_any_update():

@@ -54,7 +54,7 @@ def check_layer_input(
     skip that check) and at least one element; otherwise :class:`DTypeError`,
     :class:`ShapeError` or :class:`EmptyInputError` naming ``layer``.
     """
-    if not isinstance(x, np.ndarray):
+    if not isinstance(x, np.ndarray) or isinstance(x, np.matrix):
         raise DTypeError(
             f"{describe(layer)}: expected a NumPy array, got {type(x).__name__} "
             "(convert deliberately with np.asarray(x, dtype=np.float64))"

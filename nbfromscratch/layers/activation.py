@@ -5,9 +5,9 @@ chapter 3, *Softmax* (``chapters/03_softmax``) and chapter 5, *Backpropagation*
 (``chapters/05_backpropagation``).
 
 Each layer is elementwise (Softmax: row-wise), has no parameters, keeps the dtype of its
-input, and caches in ``forward`` exactly what its ``backward`` reads: the input for
+input, and saves in ``forward`` exactly what its ``backward`` reads: the input for
 ReLU/LeakyReLU/Softmax, the output for Sigmoid/Tanh (their derivatives are cheapest in
-terms of the output).
+terms of the output), only the shape and dtype for Identity.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
-from .._validation import check_choice, describe
+from .._validation import check_choice
 from ._checks import check_grad_output, check_layer_input
-from ..exceptions import BackwardBeforeForwardError
 from .module import Module
 from .registry import register_layer
 
@@ -27,17 +26,11 @@ __all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "Identity", "get_a
 
 
 class _Activation(Module):
-    """Shared plumbing: the cache and the checks of ``backward``."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._cache: np.ndarray | None = None
+    """Shared plumbing: the checks of ``backward``."""
 
     def _cached(self, grad_output: np.ndarray) -> np.ndarray:
-        """What forward cached, after checking that ``grad_output`` matches it."""
-        cache = self._cache
-        if cache is None:
-            raise BackwardBeforeForwardError(f"{describe(self)}: backward() called before forward()")
+        """What forward saved, after checking that ``grad_output`` matches it."""
+        cache = self.saved_for_backward()
         check_grad_output(grad_output, cache.shape, cache.dtype, self)
         return cache
 
@@ -55,7 +48,7 @@ class ReLU(_Activation):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         check_layer_input(x, self, ndim=None)
-        self._cache = x
+        self.save_for_backward(x)
         return np.maximum(x, 0)
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
@@ -82,7 +75,7 @@ class LeakyReLU(_Activation):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         check_layer_input(x, self, ndim=None)
-        self._cache = x
+        self.save_for_backward(x)
         return F.leaky_relu(x, self.negative_slope)
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
@@ -107,7 +100,7 @@ class Sigmoid(_Activation):
     def forward(self, x: np.ndarray) -> np.ndarray:
         check_layer_input(x, self, ndim=None)
         s = F.sigmoid(x)
-        self._cache = s
+        self.save_for_backward(s)
         return s
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
@@ -126,7 +119,7 @@ class Tanh(_Activation):
     def forward(self, x: np.ndarray) -> np.ndarray:
         check_layer_input(x, self, ndim=None)
         t = np.tanh(x)
-        self._cache = t
+        self.save_for_backward(t)
         return t
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
@@ -149,7 +142,7 @@ class Softmax(_Activation):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         check_layer_input(x, self, ndim=2)
-        self._cache = x
+        self.save_for_backward(x)
         return F.softmax(x, axis=-1)
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
@@ -168,11 +161,12 @@ class Identity(_Activation):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         check_layer_input(x, self, ndim=None)
-        self._cache = x
+        self.save_for_backward((x.shape, x.dtype))  # only to check grad_output: no data kept
         return x
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        self._cached(grad_output)
+        shape, dtype = self.saved_for_backward()
+        check_grad_output(grad_output, shape, dtype, self)
         # dL/dx = G
         return grad_output
 

@@ -46,6 +46,11 @@ class Sequential(Module):
 
     @staticmethod
     def _check_layer(layer: Any, index: int) -> None:
+        if isinstance(layer, type) and issubclass(layer, Module):
+            raise ArgumentTypeError(
+                f"Sequential: layer {index} is the class {layer.__name__}, not a layer: "
+                f"create one with {layer.__name__}(...)"
+            )
         if not isinstance(layer, Module):
             raise ArgumentTypeError(
                 f"Sequential: layer {index} must be a Module, got {type(layer).__name__}"
@@ -94,6 +99,11 @@ class Sequential(Module):
     def append(self, layer: Module) -> Sequential:
         """Add ``layer`` at the end; returns ``self`` so calls can be chained."""
         self._check_layer(layer, len(self.layers))
+        if any(m is self for m in layer.modules()):
+            raise ArgumentTypeError(
+                f"Sequential.append: the layer contains this Sequential; a network inside "
+                "itself would recurse forever"
+            )
         self.layers.append(layer)
         return self
 

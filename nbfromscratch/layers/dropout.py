@@ -5,14 +5,12 @@ Derived in chapter 8, *Training* (``chapters/08_training``).
 
 from __future__ import annotations
 
-from numbers import Real
 from typing import Any
 
 import numpy as np
 
-from .._validation import as_rng, describe
+from .._validation import as_rng, check_unit_interval
 from ._checks import check_grad_output, check_layer_input
-from ..exceptions import BackwardBeforeForwardError, ParameterError
 from .module import Module
 from .registry import register_layer
 
@@ -34,7 +32,9 @@ class Dropout(Module):
     p : float
         Probability of zeroing an element, ``0 <= p < 1``.
     rng : np.random.Generator, int or None
-        Source of the masks (an int is a seed).
+        Source of the masks (an int is a seed). ``None``: :func:`~nbfromscratch.fit` gives
+        the layer a generator derived from its own ``rng`` at every call, so the same
+        ``fit`` seed gives the same weights; outside ``fit``, fresh entropy.
 
     Shapes
     ------
@@ -43,34 +43,30 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, Real) or not 0 <= p < 1:
-            raise ParameterError(f"Dropout: p must be a number in [0, 1), got {p!r}")
-        self.p: float = float(p)
+        self.p: float = check_unit_interval(p, "Dropout: p")
         self.rng: np.random.Generator = as_rng(rng)
-        self._mask: np.ndarray | None = None
-        self._seen: tuple[tuple[int, ...], np.dtype] | None = None  # (shape, dtype) of last input
+        #: True when no rng was given: fit() then seeds this layer from its own rng.
+        self.rng_from_fit: bool = rng is None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         check_layer_input(x, self, ndim=None)
-        self._seen = (x.shape, x.dtype)
         if not self.training or self.p == 0:
-            self._mask = None
+            self.save_for_backward((x.shape, x.dtype, None))
             return x
         # mask = 1[u >= p] / (1 - p), built in x's dtype inside one buffer
         mask = self.rng.random(x.shape, dtype=x.dtype)
         np.greater_equal(mask, self.p, out=mask)
         mask *= 1 / (1 - self.p)
-        self._mask = mask
+        self.save_for_backward((x.shape, x.dtype, mask))
         return x * mask
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        if self._seen is None:
-            raise BackwardBeforeForwardError(f"{describe(self)}: backward() called before forward()")
-        check_grad_output(grad_output, *self._seen, self)
-        if self._mask is None:
+        shape, dtype, mask = self.saved_for_backward()
+        check_grad_output(grad_output, shape, dtype, self)
+        if mask is None:
             return grad_output
         # dL/dx = G * mask: the same mask (and 1/(1-p) scale) as the forward pass   (chapter 8)
-        return grad_output * self._mask
+        return grad_output * mask
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments as a JSON-able dict (the rng is not saved)."""

@@ -10,14 +10,19 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_rng, describe
+from .._validation import as_rng, check_float_dtype, shown
 from ._checks import check_grad_output, check_layer_input
-from ..exceptions import BackwardBeforeForwardError, DTypeError, ShapeError
+from ..exceptions import ParameterError, ShapeError
 from ..init import INITIALIZERS, Initializer, get_initializer
 from .module import Module, Parameter
 from .registry import register_layer
 
-__all__ = ["Linear"]
+__all__ = ["Linear", "MAX_WEIGHTS"]
+
+#: The most weights one layer may have (2**31: 16 GiB in float64). Larger sizes are a typo
+#: (in_features and out_features swapped with a sample count, say), and are refused before
+#: NumPy tries to allocate them.
+MAX_WEIGHTS = 2**31
 
 
 @register_layer
@@ -68,9 +73,15 @@ class Linear(Module):
                 raise ShapeError(f"Linear: {arg} must be a positive int, got {value!r}")
         self.in_features = int(in_features)
         self.out_features = int(out_features)
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise DTypeError(f"Linear: dtype must be float32 or float64, got {dtype}")
+        dtype = check_float_dtype(dtype, "Linear")
+        n_weights = self.in_features * self.out_features
+        if n_weights > MAX_WEIGHTS:
+            count = f"{n_weights:.3g}" if n_weights < 10**300 else f"~1e{len(str(n_weights)) - 1}"
+            raise ParameterError(
+                f"Linear: {shown(self.in_features)} x {shown(self.out_features)} = {count} "
+                f"weights is more than the {MAX_WEIGHTS:.3g} a layer may have; check "
+                "in_features and out_features"
+            )
         initializer = get_initializer(init)
         # Recorded for get_config(); a custom callable has no name to record.
         self._init_name: str | None = (
@@ -78,7 +89,12 @@ class Linear(Module):
             else next((k for k, f in INITIALIZERS.items() if f is init), None)
         )
         shape = (self.in_features, self.out_features)
-        w = np.asarray(initializer(shape, rng=as_rng(rng), dtype=dtype))
+        try:
+            w = np.asarray(initializer(shape, rng=as_rng(rng), dtype=dtype))
+        except MemoryError:
+            raise ParameterError(
+                f"Linear: not enough memory for {n_weights:.3g} weights of {dtype}"
+            ) from None
         if w.shape != shape or w.dtype != dtype:
             raise ShapeError(
                 f"Linear: initializer returned shape {w.shape} dtype {w.dtype}, "
@@ -86,7 +102,6 @@ class Linear(Module):
             )
         self.weight = Parameter(w)
         self.bias = Parameter(np.zeros(self.out_features, dtype=dtype)) if bias else None
-        self._x: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Compute ``X @ W + b``.
@@ -107,7 +122,7 @@ class Linear(Module):
             ``x`` is not a float array of the layer's dtype.
         """
         check_layer_input(x, self, self.in_features, self.weight.data.dtype)
-        self._x = x
+        self.save_for_backward(x)  # backward needs X for dL/dW = X^T G
         out = x @ self.weight.data
         if self.bias is not None:
             out += self.bias.data  # in place on the fresh product: no second (n, out) array
@@ -116,47 +131,25 @@ class Linear(Module):
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """Accumulate ``dL/dW`` and ``dL/db``; return ``dL/dX``.
 
-        Parameters
-        ----------
-        grad_output : ndarray, shape (n, out_features)
-            ``G = dL/dY``.
-
-        Returns
-        -------
-        ndarray, shape (n, in_features)
-            ``dL/dX``.
+        ``grad_output`` is ``G = dL/dY``, shape (n, out_features); returns (n, in_features).
         """
-        x = self._x
-        if x is None:
-            raise BackwardBeforeForwardError(f"{describe(self)}: backward() called before forward()")
-        check_grad_output(grad_output, (x.shape[0], self.out_features), x.dtype, self)
-        # dL/dW = X^T G   (chapter 5): summed over the batch by the matrix product.
-        # accumulate_grad(op, ...) is grad += op(...), computed in place after zero_grad().
-        self.weight.accumulate_grad(np.matmul, x.T, grad_output)
-        if self.bias is not None:
-            # dL/db = sum over the batch of G   (chapter 5)
-            self.bias.accumulate_grad(np.sum, grad_output, axis=0)
-        # dL/dX = G W^T   (chapter 5)
+        self.backward_params(grad_output)
+        # dL/dX = G W^T   (5.5)
         return grad_output @ self.weight.data.T
 
     def backward_params(self, grad_output: np.ndarray) -> None:
-        """Accumulate ``dL/dW`` and ``dL/db`` like :meth:`backward`, but skip ``dL/dX``.
+        """Accumulate ``dL/dW`` and ``dL/db``: :meth:`backward` without ``dL/dX``.
 
         For the first layer of a network (its input is data) the product ``G W^T`` is
-        wasted work: as many FLOPs as ``X^T G``. :func:`~nbfromscratch.fit` uses this.
-
-        Parameters
-        ----------
-        grad_output : ndarray, shape (n, out_features)
-            ``G = dL/dY``.
+        wasted work, as many FLOPs as ``X^T G``: :func:`~nbfromscratch.fit` calls this.
         """
-        x = self._x
-        if x is None:
-            raise BackwardBeforeForwardError(f"{describe(self)}: backward() called before forward()")
+        x = self.saved_for_backward()
         check_grad_output(grad_output, (x.shape[0], self.out_features), x.dtype, self)
-        # dL/dW = X^T G and dL/db = sum over the batch of G, as in backward()   (chapter 5)
+        # accumulate_grad(op, ...) is grad += op(...), written in place after zero_grad().
+        # dL/dW = X^T G: the sum over the batch is in the matrix product   (5.3)
         self.weight.accumulate_grad(np.matmul, x.T, grad_output)
         if self.bias is not None:
+            # dL/db = the sum over the batch of G   (5.4)
             self.bias.accumulate_grad(np.sum, grad_output, axis=0)
 
     def get_config(self) -> dict[str, Any]:

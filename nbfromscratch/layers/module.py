@@ -5,23 +5,55 @@ Derived in the chapter *Building a network* (``chapters/06_building_a_network``)
 Conventions (the whole package follows them):
 
 * batch-first: an input ``x`` has shape ``(n_samples, in_features)``;
-* ``forward(x)`` computes the output and caches what ``backward`` will need;
+* ``forward(x)`` computes the output and, in training mode, saves what ``backward`` will
+  need (:meth:`Module.save_for_backward`); in evaluation mode it saves nothing, so a model
+  used only for predictions holds no data;
 * ``backward(grad_output)`` takes ``dL/d(output)`` (same shape as the output), *adds*
-  ``dL/d(parameter)`` into each parameter's ``.grad`` and returns ``dL/d(input)``;
+  ``dL/d(parameter)`` into each parameter's ``.grad`` and returns ``dL/d(input)``; it
+  takes back what its forward saved (:meth:`Module.saved_for_backward`), so each forward
+  allows one backward, and a module used twice in one pass gets each use's input back;
 * ``backward`` never modifies ``grad_output`` in place (the caller may still need it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
-from .._validation import as_array, check_float_dtype
-from ..exceptions import DTypeError, ShapeError
+from .._validation import as_array, check_float_dtype, describe
+from ..exceptions import BackwardBeforeForwardError, DTypeError, ShapeError
 
-__all__ = ["Parameter", "Module"]
+__all__ = ["Parameter", "Module", "MAX_PENDING"]
+
+#: At most this many forward passes of one module wait for their backward. A module used k
+#: times in one pass needs k; a forward never followed by a backward (a loss computed in
+#: training mode just to print it) must not pin its input forever: the oldest is dropped.
+MAX_PENDING = 16
+
+
+class _SaveAlways:
+    """``on`` while :func:`save_in_eval_mode` runs (gradient checks of eval-mode models)."""
+
+    on = False
+
+
+def release_saved(module: Module) -> None:
+    """Drop what forward passes of ``module`` and its sub-modules saved for backward."""
+    for m in module.modules():
+        m.__dict__.get("_saved", []).clear()
+
+
+@contextmanager
+def save_in_eval_mode() -> Iterator[None]:
+    """Let forward save for backward in evaluation mode too (used by ``check_gradients``)."""
+    before, _SaveAlways.on = _SaveAlways.on, True
+    try:
+        yield
+    finally:
+        _SaveAlways.on = before
 
 
 class Parameter:
@@ -133,6 +165,39 @@ class Module:
 
     def __init__(self) -> None:
         self.training = True
+        self._saved: list[Any] = []  # what forward kept for backward, last call on top
+
+    # -- what forward keeps for backward ------------------------------------------------
+    def save_for_backward(self, value: Any) -> None:
+        """Keep ``value`` for the :meth:`backward` of this forward (in training mode only).
+
+        Saved values form a stack: each forward pushes, each backward pops. A module used
+        twice in one pass (``Sequential(lin, Tanh(), lin)``) thus gets the input of its
+        second use back first, as the chain rule runs backwards, and its gradients add up.
+        """
+        if self.training or _SaveAlways.on:
+            saved = self._saved
+            saved.append(value)
+            if len(saved) > MAX_PENDING:
+                del saved[0]
+
+    def saved_for_backward(self) -> Any:
+        """Take back what the matching forward saved (the most recent one not yet used)."""
+        saved = self._saved
+        if not saved:
+            raise BackwardBeforeForwardError(
+                f"{describe(self)}: backward() called before forward(), or once more than "
+                "forward() (each forward in training mode keeps what one backward needs, for "
+                f"the last {MAX_PENDING} forwards at most; after .eval() nothing is kept: call "
+                ".train() before the forward pass)"
+            )
+        return saved.pop()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickles and deep copies carry the weights, never the last batch of data.
+        state = self.__dict__.copy()
+        state["_saved"] = []
+        return state
 
     # -- the two methods a layer writes -------------------------------------------------
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -170,22 +235,53 @@ class Module:
                     yield str(i), child
 
     def children(self) -> list[Module]:
-        """The direct sub-modules, in order."""
-        return [m for _, m in self._named_members() if isinstance(m, Module)]
+        """The direct sub-modules, in order, each once (a layer used twice is one child)."""
+        out: list[Module] = []
+        seen: set[int] = set()
+        for _, m in self._named_members():
+            if isinstance(m, Module) and id(m) not in seen:
+                seen.add(id(m))
+                out.append(m)
+        return out
 
-    def named_parameters(self, prefix: str = "") -> list[tuple[str, Parameter]]:
-        """``(name, parameter)`` pairs, names like ``"0.weight"`` (PyTorch's style)."""
+    def modules(self) -> Iterator[Module]:
+        """This module and every sub-module below it, each once, parents first.
+
+        Walked with a stack, not recursion: any depth of nesting works, and a module that
+        refers back to its parent does not loop forever.
+        """
+        seen: set[int] = set()
+        stack: list[Module] = [self]
+        while stack:
+            module = stack.pop()
+            if id(module) not in seen:
+                seen.add(id(module))
+                yield module
+                stack.extend(reversed(module.children()))
+
+    def named_parameters(
+        self, prefix: str = "", _seen: set[int] | None = None
+    ) -> list[tuple[str, Parameter]]:
+        """``(name, parameter)`` pairs, names like ``"0.weight"`` (PyTorch's style).
+
+        A parameter reached twice (a layer used twice, tied weights) is listed once, under
+        its first name, as in PyTorch: an optimizer then steps it once per step.
+        """
+        seen = {id(self)} if _seen is None else _seen  # what is listed already, by identity
         out: list[tuple[str, Parameter]] = []
         for name, member in self._named_members():
+            if id(member) in seen:
+                continue
+            seen.add(id(member))
             full = f"{prefix}{name}"
             if isinstance(member, Parameter):
                 out.append((full, member))
             else:
-                out.extend(member.named_parameters(prefix=f"{full}."))
+                out.extend(member.named_parameters(prefix=f"{full}.", _seen=seen))
         return out
 
     def parameters(self) -> list[Parameter]:
-        """Every trainable :class:`Parameter` of this module and its children."""
+        """Every trainable :class:`Parameter` of this module and its children, each once."""
         return [p for _, p in self.named_parameters()]
 
     def zero_grad(self) -> None:
@@ -194,14 +290,18 @@ class Module:
             p.zero_grad()
 
     def train(self, mode: bool = True) -> Module:
-        """Put the module and its children in training mode (``mode=False``: evaluation)."""
-        self.training = mode
-        for child in self.children():
-            child.train(mode)
+        """Put the module and its children in training mode (``mode=False``: evaluation).
+
+        Evaluation mode also drops what forward passes saved for a backward pass.
+        """
+        for module in self.modules():
+            module.training = bool(mode)
+            if not mode:
+                module.__dict__.get("_saved", []).clear()
         return self
 
     def eval(self) -> Module:
-        """Evaluation mode: e.g. ``Dropout`` becomes the identity."""
+        """Evaluation mode: e.g. ``Dropout`` becomes the identity; no data is kept."""
         return self.train(False)
 
     # -- dtype ----------------------------------------------------------------------------

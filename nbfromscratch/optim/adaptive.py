@@ -10,7 +10,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..layers.module import Parameter
-from .._validation import check_nonnegative
+from .._validation import check_nonnegative, check_unit_interval
 from .base import Optimizer
 
 __all__ = ["Adagrad", "RMSprop"]
@@ -91,7 +91,7 @@ class RMSprop(Optimizer):
     params : iterable of Parameter
     lr : float, default 1e-2
     alpha : float, default 0.99
-        Smoothing constant of the running average.
+        Smoothing constant of the running average, in ``[0, 1]``.
     eps : float, default 1e-8
     weight_decay : float, default 0
     momentum : float, default 0
@@ -113,7 +113,7 @@ class RMSprop(Optimizer):
     ) -> None:
         super().__init__(params)
         self.lr = check_nonnegative(lr, "RMSprop: lr")
-        self.alpha = check_nonnegative(alpha, "RMSprop: alpha")
+        self.alpha = check_unit_interval(alpha, "RMSprop: alpha", include_one=True)
         self.eps = check_nonnegative(eps, "RMSprop: eps")
         self.weight_decay = check_nonnegative(weight_decay, "RMSprop: weight_decay")
         self.momentum = check_nonnegative(momentum, "RMSprop: momentum")

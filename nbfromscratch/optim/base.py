@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from .._validation import check_unit_interval
 from ..exceptions import ArgumentTypeError, ParameterError
 from ..layers.module import Module, Parameter
 
@@ -24,10 +25,44 @@ def check_betas(betas: tuple[float, float], owner: str) -> tuple[float, float]:
     """Return ``betas`` as two floats in ``[0, 1)``, or raise ParameterError naming ``owner``."""
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise ParameterError(f"{owner}: betas must be a pair (beta1, beta2), got {betas!r}")
-    for i, beta in enumerate(betas):
-        if not isinstance(beta, (int, float, np.integer, np.floating)) or not 0.0 <= beta < 1.0:
-            raise ParameterError(f"{owner}: betas[{i}] must be in [0, 1), got {beta}")
-    return float(betas[0]), float(betas[1])
+    return (check_unit_interval(betas[0], f"{owner}: betas[0]"),
+            check_unit_interval(betas[1], f"{owner}: betas[1]"))
+
+
+def _parameter_list(params: object, owner: str) -> list[Parameter]:
+    """``params`` as a list of distinct Parameters, or an error saying what was passed."""
+    if isinstance(params, (Module, Parameter)):
+        what = "the model itself" if isinstance(params, Module) else "a single Parameter"
+        raise ArgumentTypeError(f"{owner}: pass model.parameters(), not {what}")
+    if callable(params) and not hasattr(params, "__iter__"):
+        raise ArgumentTypeError(
+            f"{owner}: params is a function or method, not its result: call it, e.g. "
+            "model.parameters() with the parentheses"
+        )
+    if isinstance(params, (str, bytes, dict)) or not hasattr(params, "__iter__"):
+        raise ArgumentTypeError(
+            f"{owner}: params must be an iterable of Parameter such as model.parameters(), "
+            f"got {type(params).__name__}"
+        )
+    out = list(params)  # type: ignore[call-overload]
+    if not out:
+        raise ParameterError(f"{owner}: got an empty parameter list")
+    first: dict[int, int] = {}
+    for i, p in enumerate(out):
+        if not isinstance(p, Parameter):
+            hint = " (pass model.parameters(), not named_parameters())" \
+                if isinstance(p, tuple) else ""
+            raise ArgumentTypeError(
+                f"{owner}: params[{i}] is a {type(p).__name__}, expected a Parameter{hint}"
+            )
+        j = first.setdefault(id(p), i)
+        if j != i:
+            raise ParameterError(
+                f"{owner}: params[{i}] is the same Parameter as params[{j}]; pass each parameter "
+                "once, or it would be updated twice per step (model.parameters() lists a "
+                "shared parameter once)"
+            )
+    return out
 
 
 class Optimizer:
@@ -38,7 +73,9 @@ class Optimizer:
     Parameters
     ----------
     params : iterable of Parameter
-        What to optimize, usually ``model.parameters()``.
+        What to optimize, usually ``model.parameters()``. Each parameter once: a
+        parameter listed twice would be stepped twice per step, so it is refused
+        (``model.parameters()`` already lists a shared parameter once).
 
     Attributes
     ----------
@@ -54,19 +91,7 @@ class Optimizer:
     _hyperparameter_names: tuple[str, ...] = ()
 
     def __init__(self, params: Iterable[Parameter]) -> None:
-        if isinstance(params, Module):
-            raise ArgumentTypeError(
-                f"{type(self).__name__}: pass model.parameters(), not the model itself"
-            )
-        self.params: list[Parameter] = list(params)
-        if not self.params:
-            raise ParameterError(f"{type(self).__name__}: got an empty parameter list")
-        for i, p in enumerate(self.params):
-            if not isinstance(p, Parameter):
-                raise ArgumentTypeError(
-                    f"{type(self).__name__}: params[{i}] is a {type(p).__name__}, "
-                    "expected a Parameter"
-                )
+        self.params: list[Parameter] = _parameter_list(params, type(self).__name__)
         self.state: list[dict[str, np.ndarray]] = [{} for _ in self.params]
         self.step_count = 0
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..exceptions import ParameterError
 from ..layers.module import Parameter
-from .._validation import check_nonnegative
+from .._validation import check_nonnegative, check_unit_interval
 from .base import Optimizer
 
 __all__ = ["SGD"]
@@ -36,6 +36,7 @@ class SGD(Optimizer):
     lr : float, default 1e-3
     momentum : float, default 0
     dampening : float, default 0
+        In ``[0, 1]``: the fraction of each new gradient held back from the momentum.
     weight_decay : float, default 0
         L2 penalty added to the gradient.
     nesterov : bool, default False
@@ -56,7 +57,7 @@ class SGD(Optimizer):
         super().__init__(params)
         self.lr = check_nonnegative(lr, "SGD: lr")
         self.momentum = check_nonnegative(momentum, "SGD: momentum")
-        self.dampening = check_nonnegative(dampening, "SGD: dampening")
+        self.dampening = check_unit_interval(dampening, "SGD: dampening", include_one=True)
         self.weight_decay = check_nonnegative(weight_decay, "SGD: weight_decay")
         if nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ParameterError("SGD: nesterov=True requires momentum > 0 and dampening = 0")
