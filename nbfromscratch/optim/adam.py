@@ -67,22 +67,25 @@ class Adam(Optimizer):
         scratch, m, v = state["scratch"], state["exp_avg"], state["exp_avg_sq"]
         beta1, beta2 = self.betas
         if self._decoupled:
-            # AdamW: theta <- theta - lr * wd * theta, before (and apart from) the Adam step.
+            # AdamW: theta -= lr wd theta, before and apart from the Adam step   (7.8)
             if self.weight_decay != 0:
                 p.data *= 1.0 - self.lr * self.weight_decay
             g = p.grad
         else:
-            g = self._grad(p, state, self.weight_decay)
+            g = self._grad(p, state, self.weight_decay)  # g = grad + wd theta   (7.7)
+        # m = b1 m + (1 - b1) g   (7.7)
         m *= beta1
         np.multiply(g, 1.0 - beta1, out=scratch)
         m += scratch
+        # v = b2 v + (1 - b2) g^2   (7.7)
         v *= beta2
         np.multiply(g, g, out=scratch)
         scratch *= 1.0 - beta2
         v += scratch
+        # theta -= lr m^ / (sqrt(v^) + eps), m^ = m / (1 - b1^t), v^ = v / (1 - b2^t)   (7.7)
+        # (sqrt(v^) = sqrt(v) / sqrt(1 - b2^t): v^ itself is never stored)
         bias_correction1 = 1.0 - beta1**t
         bias_correction2 = 1.0 - beta2**t
-        # sqrt(v^_t) = sqrt(v_t) / sqrt(1 - beta2**t): no need to materialise v^_t.
         np.sqrt(v, out=scratch)
         scratch /= math.sqrt(bias_correction2)
         scratch += self.eps

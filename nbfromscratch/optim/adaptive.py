@@ -62,10 +62,12 @@ class Adagrad(Optimizer):
 
     def _update(self, p: Parameter, state: dict[str, np.ndarray], t: int) -> None:
         scratch, acc = state["scratch"], state["sum"]
-        g = self._grad(p, state, self.weight_decay)
+        g = self._grad(p, state, self.weight_decay)  # g = grad + wd theta
         lr_t = self.lr / (1.0 + (t - 1) * self.lr_decay)
+        # s = s + g^2   (7.5)
         np.multiply(g, g, out=scratch)
         acc += scratch
+        # theta -= lr g / (sqrt(s) + eps)   (7.5)
         np.sqrt(acc, out=scratch)
         scratch += self.eps
         np.divide(g, scratch, out=scratch)
@@ -127,7 +129,8 @@ class RMSprop(Optimizer):
             if self.momentum > 0:
                 state["momentum_buffer"] = np.zeros_like(p.data)
         scratch, sq = state["scratch"], state["square_avg"]
-        g = self._grad(p, state, self.weight_decay)
+        g = self._grad(p, state, self.weight_decay)  # g = grad + wd theta
+        # v = alpha v + (1 - alpha) g^2   (7.6)
         sq *= self.alpha
         np.multiply(g, g, out=scratch)
         scratch *= 1.0 - self.alpha
@@ -146,7 +149,7 @@ class RMSprop(Optimizer):
         else:
             np.sqrt(sq, out=scratch)
         scratch += self.eps
-        np.divide(g, scratch, out=scratch)  # scratch = g_t / (sqrt(v~_t) + eps)
+        np.divide(g, scratch, out=scratch)  # g / (sqrt(v) + eps)   (7.6)
         if self.momentum > 0:
             buf = state["momentum_buffer"]
             buf *= self.momentum

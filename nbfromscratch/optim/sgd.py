@@ -65,12 +65,12 @@ class SGD(Optimizer):
 
     def _update(self, p: Parameter, state: dict[str, np.ndarray], t: int) -> None:
         scratch = state["scratch"]
-        g = self._grad(p, state, self.weight_decay)
+        g = self._grad(p, state, self.weight_decay)  # g = grad + wd * theta   (7.3)
         if self.momentum != 0:
             if "momentum_buffer" not in state:
-                # b_1 = g_1: the first step has no history to damp.
-                buf = state["momentum_buffer"] = g.copy()
+                buf = state["momentum_buffer"] = g.copy()  # b_1 = g_1   (7.3)
             else:
+                # b = mu b + (1 - tau) g   (7.3)
                 buf = state["momentum_buffer"]
                 buf *= self.momentum
                 if self.dampening == 0:
@@ -79,12 +79,13 @@ class SGD(Optimizer):
                     np.multiply(g, 1.0 - self.dampening, out=scratch)
                     buf += scratch
             if self.nesterov:
-                # theta -= lr * (g_t + mu * b_t), as two in-place subtractions.
+                # theta -= lr (g + mu b)   (7.3, Nesterov), as two in-place subtractions
                 np.multiply(g, self.lr, out=scratch)
                 p.data -= scratch
                 np.multiply(buf, self.lr * self.momentum, out=scratch)
                 p.data -= scratch
                 return
-            g = buf
+            g = buf  # g = b   (7.3, momentum)
+        # theta -= lr g   (7.3)
         np.multiply(g, self.lr, out=scratch)
         p.data -= scratch
