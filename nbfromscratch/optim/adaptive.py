@@ -151,6 +151,7 @@ class RMSprop(Optimizer):
         scratch += self.eps
         np.divide(g, scratch, out=scratch)  # g / (sqrt(v) + eps)   (7.6)
         if self.momentum > 0:
+            # b = mu b + g / (sqrt(v) + eps);  theta -= lr b
             buf = state["momentum_buffer"]
             buf *= self.momentum
             buf += scratch
