@@ -189,7 +189,9 @@ class CrossEntropyLoss(Loss):
             pred, target = self.check(pred, target)
         n = len(pred)
         with np.errstate(over="ignore", invalid="ignore"):  # as in __call__
-            logp = F.log_softmax(pred, axis=1)  # log P, stable   (4.5, 4.6)
+            # log P = Z - logsumexp(Z), with the row maximum shifted out first   (4.5, 4.6)
+            logp = pred - pred.max(axis=1, keepdims=True)
+            logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
             if target.ndim == 1:
                 self._check_range(target, pred.shape[1])
                 # L = -(1/n) sum_i log P_{i, y_i}   (4.3)

@@ -150,7 +150,7 @@ class Linear(Module):
         self.weight.accumulate_grad(np.matmul, x.T, grad_output)
         if self.bias is not None:
             # dL/db = the sum over the batch of G   (5.4)
-            self.bias.accumulate_grad(np.sum, grad_output, axis=0)
+            self.bias.accumulate_grad(np.add.reduce, grad_output, axis=0)
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments as a JSON-able dict (no weights); see ``layer_from_config``."""
