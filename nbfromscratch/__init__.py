@@ -17,7 +17,7 @@ scikit-learn by :func:`load_digits`.
 
 from __future__ import annotations
 
-from . import data, functional, gradcheck, init, io, layers, losses, metrics, optim, plotting
+from . import callbacks, data, functional, gradcheck, init, io, layers, losses, metrics, optim, plotting
 from . import functional as F
 from . import autograd
 from ._source import show_source
@@ -75,6 +75,7 @@ from .plotting import (
     plot_regression,
     use_book_style,
 )
+from .callbacks import Callback, EarlyStopping, LambdaCallback, Plateau
 from .training import evaluate, fit, predict
 
 __version__ = "0.1.0"
@@ -121,6 +122,10 @@ __all__ = [
     "AdamW",
     "get_optimizer",
     # training and estimators
+    "Callback",
+    "EarlyStopping",
+    "LambdaCallback",
+    "Plateau",
     "fit",
     "evaluate",
     "predict",

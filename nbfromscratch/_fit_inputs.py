@@ -25,7 +25,14 @@ from ._validation import (
     check_not_empty,
     check_same_length,
 )
-from .exceptions import ArgumentTypeError, DTypeError, LabelError, ParameterError, ShapeError
+from .callbacks import Callback, as_callbacks
+from .exceptions import (
+    ArgumentTypeError,
+    DTypeError,
+    LabelError,
+    ParameterError,
+    ShapeError,
+)
 from .layers.module import Module, Parameter
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
 
@@ -50,10 +57,11 @@ def check_loss_fn(loss_fn: Any, who: str) -> None:
         )
 
 
-def check_objects(loss_fn: Any, optimizer: Any, validation_data: Any, callbacks: Any) -> list[Any]:
+def check_objects(loss_fn: Any, optimizer: Any, validation_data: Any, callbacks: Any) -> list[Callback]:
     """The arguments of fit that are objects, not data: the right kinds of thing?
 
-    Returns the callbacks as a list (``None`` means none).
+    Returns the callbacks as a list of :class:`~nbfromscratch.callbacks.Callback` (functions
+    wrapped; ``None`` means none).
     """
     check_loss_fn(loss_fn, "fit")
     if isinstance(optimizer, type) or not hasattr(optimizer, "step"):
@@ -64,21 +72,7 @@ def check_objects(loss_fn: Any, optimizer: Any, validation_data: Any, callbacks:
     if validation_data is not None and (
             not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2):
         raise ArgumentTypeError("fit: validation_data must be a pair (X_val, y_val)")
-    if callbacks is None:
-        return []
-    if callable(callbacks) or isinstance(callbacks, (str, bytes)) \
-            or not hasattr(callbacks, "__iter__"):
-        raise ArgumentTypeError(
-            f"fit: callbacks must be a list of functions callback(epoch, logs), got "
-            f"{_kind(callbacks)}" + (" (wrap a single one in a list: [f])" if callable(callbacks) else "")
-        )
-    callbacks = list(callbacks)
-    for i, c in enumerate(callbacks):
-        if isinstance(c, type) or not callable(c):
-            raise ArgumentTypeError(
-                f"fit: callbacks[{i}] must be a function callback(epoch, logs), got {_kind(c)}"
-            )
-    return callbacks
+    return [] if callbacks is None else as_callbacks(callbacks)
 
 
 def check_owner(model: Module, params: list[Parameter], optimizer: Any) -> list[Parameter]:

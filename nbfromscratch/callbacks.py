@@ -142,32 +142,30 @@ class Plateau(_Watch):
 
 def as_callbacks(callbacks: Any, who: str = "fit") -> list[Callback]:
     """``callbacks`` as a list of :class:`Callback`: plain functions are wrapped."""
-    if isinstance(callbacks, Callback) or (callable(callbacks) and not isinstance(callbacks, type)):
+    what = "a list of Callback objects or functions callback(epoch, logs)"
+    if isinstance(callbacks, Callback) or callable(callbacks) and not isinstance(callbacks, type):
         raise ArgumentTypeError(
-            f"{who}: callbacks must be a list of callbacks, got a single "
-            f"{type(callbacks).__name__}; wrap it in a list: callbacks=[...]"
+            f"{who}: callbacks must be {what}, got {_kind(callbacks)} "
+            "(wrap a single one in a list: [f])"
         )
-    try:
-        items = list(callbacks)
-    except TypeError:
-        raise ArgumentTypeError(
-            f"{who}: callbacks must be a list of Callback objects or functions f(epoch, logs), "
-            f"got {type(callbacks).__name__}"
-        ) from None
+    if isinstance(callbacks, (str, bytes)) or not hasattr(callbacks, "__iter__"):
+        raise ArgumentTypeError(f"{who}: callbacks must be {what}, got {_kind(callbacks)}")
     out: list[Callback] = []
-    for i, c in enumerate(items):
+    for i, c in enumerate(callbacks):
         if isinstance(c, Callback):
             out.append(c)
-        elif isinstance(c, type):
-            raise ArgumentTypeError(
-                f"{who}: callbacks[{i}] is the class {c.__name__}, not an instance; "
-                f"write {c.__name__}(...)"
-            )
-        elif callable(c):
+        elif callable(c) and not isinstance(c, type):
             out.append(LambdaCallback(c))
         else:
             raise ArgumentTypeError(
-                f"{who}: callbacks[{i}] must be a Callback or a function f(epoch, logs), "
-                f"got {type(c).__name__}"
+                f"{who}: callbacks[{i}] must be a function callback(epoch, logs) or a Callback, "
+                f"got {_kind(c)}"
             )
     return out
+
+
+def _kind(obj: Any) -> str:
+    """How a message names what was passed: a class is not an instance of it."""
+    if isinstance(obj, type):
+        return f"the class {obj.__name__} (create an instance: {obj.__name__}(...))"
+    return type(obj).__name__

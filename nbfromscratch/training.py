@@ -25,10 +25,17 @@ from ._fit_inputs import (
     model_dtype,
     prepare_data,
 )
+
 # _check_gradients is re-exported: chapter 13 shows it as nbf.training._check_gradients.
-from ._nonfinite import _check_gradients, _check_loss, _first_nonfinite, _modules, _StepGuard  # noqa: F401
+from ._nonfinite import (  # noqa: F401
+    _check_gradients,
+    _check_loss,
+    _first_nonfinite,
+    _modules,
+    _StepGuard,
+)
 from ._validation import as_float, as_rng, check_array, check_not_empty
-from .callbacks import Callback, EarlyStopping, as_callbacks
+from .callbacks import Callback, EarlyStopping
 from .data import iterate_minibatches
 from .exceptions import NonFiniteError
 from .layers.module import Module, Parameter
@@ -124,7 +131,7 @@ def fit(
     import pandas as pd
     from tqdm import tqdm
 
-    callbacks = as_callbacks(check_objects(loss_fn, optimizer, validation_data, callbacks))
+    callbacks = check_objects(loss_fn, optimizer, validation_data, callbacks)
     dtype = model_dtype(model)
     named = model.named_parameters()
     params = [p for _, p in named]
