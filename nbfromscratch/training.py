@@ -113,7 +113,7 @@ def fit(
     """
     # Imported here, not at the top: ``import nbfromscratch`` must stay NumPy-only.
     import pandas as pd
-    from tqdm import tqdm
+    tqdm = _tqdm()
 
     check_objects(loss_fn, optimizer, validation_data, callbacks)
     dtype = model_dtype(model)
@@ -177,6 +177,20 @@ def fit(
         history.attrs["best_epoch"] = best.epoch
         history.attrs["stopped_early"] = len(rows) < epochs
     return history
+
+
+def _tqdm() -> Any:
+    """tqdm's bar for where we run: a notebook widget with ipywidgets, else the text bar.
+
+    Without ipywidgets, ``tqdm.auto`` warns ("IProgress not found") into the notebook's
+    output and falls back to the text bar; that bar is fine, so the warning is dropped.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        from tqdm.auto import tqdm
+    return tqdm
 
 
 class _BestWeights:
