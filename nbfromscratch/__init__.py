@@ -47,7 +47,7 @@ from .exceptions import (
     WeightsFileError,
 )
 from .gradcheck import GradCheckResult, check_gradients, numerical_gradient, relative_error
-from .io import load, load_weights, save
+from .io import load, load_training_state, load_weights, save
 from .layers import (
     Dropout,
     Identity,
@@ -65,7 +65,21 @@ from .layers import (
 )
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
 from .metrics import accuracy, confusion_matrix, mean_squared_error, r2_score
-from .optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop, get_optimizer
+from .optim import (
+    SGD,
+    Adagrad,
+    Adam,
+    AdamW,
+    CosineAnnealingLR,
+    ExponentialLR,
+    LinearLR,
+    LRScheduler,
+    OneCycleLR,
+    Optimizer,
+    RMSprop,
+    StepLR,
+    get_optimizer,
+)
 from .plotting import (
     plot_confusion_matrix,
     plot_decision_boundary,
@@ -118,6 +132,13 @@ __all__ = [
     "Adam",
     "AdamW",
     "get_optimizer",
+    # learning-rate schedules
+    "LRScheduler",
+    "StepLR",
+    "ExponentialLR",
+    "CosineAnnealingLR",
+    "LinearLR",
+    "OneCycleLR",
     # training and estimators
     "fit",
     "evaluate",
@@ -147,6 +168,7 @@ __all__ = [
     "save",
     "load",
     "load_weights",
+    "load_training_state",
     # plotting
     "use_book_style",
     "plot_function_and_derivative",

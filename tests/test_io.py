@@ -338,7 +338,7 @@ def test_saving_non_finite_weights_is_refused_and_the_old_file_kept(tmp_path):
 
 
 def test_save_refuses_what_is_not_a_module(tmp_path):
-    with pytest.raises(ArgumentTypeError, match="expected a Module, got dict"):
+    with pytest.raises(ArgumentTypeError, match="expected a Module or a fitted estimator, got dict"):
         save({"0.weight": np.zeros(3)}, tmp_path / "w.npz")
     with pytest.raises(ArgumentTypeError, match="expected a Module"):
         load_weights([np.zeros(3)], tmp_path / "w.npz")
