@@ -77,7 +77,7 @@ class LRScheduler:
         return {k: v for k, v in vars(self).items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore :meth:`state_dict` output; the optimizer's ``lr`` comes from its own state."""
+        """Restore :meth:`state_dict` output, and the optimizer's ``lr`` to its last rate."""
         if not isinstance(state_dict, dict) or set(state_dict) != set(self.state_dict()):
             raise ParameterError(
                 f"{type(self).__name__}.load_state_dict(): expected the keys "
@@ -91,6 +91,10 @@ class LRScheduler:
             )
         self.__dict__.update(state_dict)
         self._last_lr = list(self._last_lr)
+        # Building this scheduler set a rate of its own (OneCycleLR's start, say): put back
+        # the one the saved schedule had reached, and the rate it started from.
+        self.optimizer.lr = float(self._last_lr[0])
+        self.optimizer.initial_lr = float(self.base_lr)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(last_epoch={self.last_epoch}, lr={self.optimizer.lr:.4g})"
