@@ -90,27 +90,30 @@ def estimator_from_json(path: Any, spec: Any, model: Any) -> BaseMLP:
                     not isinstance(value, (int, float, bool)):
                 raise ValueError(f"attribute {key} is {value!r}")
             setattr(est, key, value)
+        required = {"MLPClassifier": ("classes_", "n_features_in_"),
+                    "MLPRegressor": ("n_outputs_", "_y_was_1d", "n_features_in_")}[spec["type"]]
+        if not all(hasattr(est, k) for k in required):
+            raise ValueError(f"{spec['type']} needs the attributes {', '.join(required)}")
         history = spec["history"]
         columns = {str(k): list(v) for k, v in dict(history["columns"]).items()}
         if not all(isinstance(x, (int, float)) for v in columns.values() for x in v):
             raise ValueError("the history holds values that are not numbers")
         attrs = dict(history["attrs"])
-    except WeightsFileError:
-        raise
+        import pandas as pd
+
+        est.history_ = pd.DataFrame(columns)
+        est.history_.attrs.update(attrs)
+        params = model.parameters()
+        n_out = len(est.classes_) if hasattr(est, "classes_") else getattr(est, "n_outputs_", None)
+        fits = isinstance(est.n_features_in_, int) and params and n_out is not None \
+            and params[0].shape[0] == est.n_features_in_ and params[-1].shape[-1] == n_out
     except Exception as err:  # noqa: BLE001 - a damaged description of any kind
         raise WeightsFileError(f"{path}: cannot rebuild the saved estimator ({err!r})") from None
-    import pandas as pd
-
-    est.history_ = pd.DataFrame(columns)
-    est.history_.attrs.update(attrs)
-    est.model_ = model
-    n_out = len(est.classes_) if hasattr(est, "classes_") else getattr(est, "n_outputs_", None)
-    if not isinstance(est.n_features_in_, int) or model.dtype is None or n_out is None or \
-            [p.shape for p in model.parameters()][0][0] != est.n_features_in_ or \
-            model.parameters()[-1].shape[-1] != n_out:
+    if not fits:
         raise WeightsFileError(
             f"{path}: the estimator's n_features_in_/classes_ do not fit its network"
         )
+    est.model_ = model
     return est
 
 

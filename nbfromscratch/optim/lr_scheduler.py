@@ -89,6 +89,12 @@ class LRScheduler:
                 f"{type(self).__name__}.load_state_dict(): last_epoch must be an int >= 0, "
                 f"got {last_epoch!r}"
             )
+        numbers = [v for k, v in state_dict.items() if k not in ("last_epoch", "_last_lr")]
+        numbers += list(state_dict["_last_lr"]) if isinstance(state_dict["_last_lr"], list) else [None]
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in numbers):
+            raise ParameterError(
+                f"{type(self).__name__}.load_state_dict(): every setting must be a finite number"
+            )
         self.__dict__.update(state_dict)
         self._last_lr = list(self._last_lr)
         # Building this scheduler set a rate of its own (OneCycleLR's start, say): put back
