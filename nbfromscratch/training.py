@@ -79,7 +79,9 @@ def fit(
     shuffle : bool, default True
         One new random permutation of the samples per epoch.
     rng : Generator, int seed or None
-        Source of the shuffling: the same seed gives bit-identical weights.
+        Source of the shuffling: the same seed gives bit-identical weights. A Generator is
+        used as is and advanced, so saving it (``nbf.save(..., rng=generator)``) lets a
+        later ``fit`` resume the same sequence of batches.
     progress : bool, default True
         Show a tqdm progress bar over epochs with the latest losses.
     early_stopping : int, optional
@@ -90,7 +92,8 @@ def fit(
         Smallest decrease of ``val_loss`` that counts as an improvement.
     callbacks : sequence of callables
         ``callback(epoch, logs)`` after every epoch, ``logs`` being that epoch's history
-        row as a dict; returning ``True`` stops training.
+        row as a dict; returning ``True`` stops training. A learning-rate scheduler
+        (``nbf.StepLR(optimizer, 10)``...) is such a callback: it steps once per epoch.
 
     Returns
     -------
