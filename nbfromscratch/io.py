@@ -183,6 +183,8 @@ def _relink(model: Module, shared: Any) -> None:
         places = {p: (m, owner, attr, i) for p, m, owner, attr, i in _walk(model)}
         if path not in places or target not in places or path == target:
             raise ValueError(f"shared member {path!r} -> {target!r} is not in the model")
+        if path.startswith(target + "."):
+            raise ValueError(f"shared member {path!r} -> {target!r} would put a module inside itself")
         _, owner, attr, index = places[path]
         new = places[target][0]
         if type(new) is not type(places[path][0]):

@@ -442,6 +442,8 @@ def test_fit_works_or_raises_package_errors(data, which, dtype):
 def test_estimators_fit_predict_work_or_raise_package_errors(data, X_new, estimator):
     X, y = data
     cls = nbf.MLPClassifier if estimator == "classifier" else nbf.MLPRegressor
+    if estimator == "classifier" and np.ndim(y) == 2 and np.shape(y)[1] == 1:
+        y = np.ravel(y)  # a column of labels is raveled with a warning, as scikit-learn does
     est = cls(hidden_layer_sizes=(3,), max_iter=2, batch_size=4, random_state=0)
     with contract(is_tame(X, y)) as outcome:
         est.fit(X, y)

@@ -340,3 +340,13 @@ def test_fuzz_mutated_headers_raise_only_package_errors(tmp_path, valid_bytes, d
 
 def test_every_error_a_crafted_file_gives_is_a_package_error():
     assert issubclass(WeightsFileError, NBFSError) and issubclass(WeightsFileError, ValueError)
+
+
+def test_a_sharing_entry_that_would_make_a_cycle_is_refused(tmp_path):
+    inner = nbf.Sequential(nbf.Sequential(nbf.Linear(3, 4, rng=0)), nbf.Tanh())
+    model = nbf.Sequential(inner, nbf.Linear(4, 2, rng=1))
+    meta = header(model)
+    meta["shared"] = {"0.0": "0"}  # the outer of two nested Sequentials as its own first layer
+    path = write_zip(tmp_path / "cycle.npz", json.dumps(meta), member_bytes(model))
+    with pytest.raises(WeightsFileError, match="'0.0' -> '0' would put a module inside itself"):
+        nbf.load(path)
