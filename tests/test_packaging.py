@@ -79,3 +79,9 @@ def test_install_hints_name_packages_that_exist_on_pypi():
     # nbfromscratch is not on PyPI: a hint "pip install nbfromscratch[...]" cannot work.
     for path in (ROOT / "nbfromscratch").rglob("*.py"):
         assert not re.search(r"pip install nbfromscratch\b", path.read_text()), path
+
+
+def test_no_extra_pulls_scikit_learn_just_for_data():
+    extras = _pyproject()["project"]["optional-dependencies"]
+    assert extras["data"] == []
+    assert extras["sklearn"] == ["scikit-learn>=1.6"]
