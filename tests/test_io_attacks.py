@@ -61,11 +61,23 @@ def member_bytes(model) -> dict[str, bytes]:
 
 
 def load_everything(path):
-    """Every reader of the package on ``path``."""
-    for read in (nbf.load, lambda p: nbf.load_weights(small_model(), p), nbf.load_training_state):
+    """Every reader of the package on ``path``, and the state it returns put to use."""
+    for read in (nbf.load, lambda p: nbf.load_weights(small_model(), p)):
         try:
             read(path)
         except WeightsFileError:
+            pass
+    try:
+        model, state = nbf.load(path), nbf.load_training_state(path)
+    except WeightsFileError:
+        return
+    if isinstance(model, nbf.Module) and state["optimizer"] is not None:
+        params = list({id(p): p for p in model.parameters()}.values())
+        try:
+            optimizer = nbf.Adam(params)
+            optimizer.load_state_dict(state["optimizer"])
+            nbf.StepLR(optimizer, 1).load_state_dict(state["scheduler"])
+        except NBFSError:  # a damaged state is refused by the package's own errors
             pass
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import check_nonnegative
 from ..exceptions import ArgumentTypeError, ParameterError, ShapeError
 from ..layers.module import Module, Parameter
 
@@ -169,6 +170,9 @@ class Optimizer:
         if missing:
             raise ParameterError(f"{name}.load_state_dict(): missing hyperparameters {missing}")
         checked = type(self)(self.params, **hyper)  # the constructor validates every value
+        initial_lr = None
+        if "initial_lr" in group:
+            initial_lr = check_nonnegative(group["initial_lr"], f"{name}.load_state_dict(): initial_lr")
         new_state: list[dict[str, np.ndarray]] = [{} for _ in self.params]
         steps = set()
         for key, entry in dict(saved).items():
@@ -178,9 +182,17 @@ class Optimizer:
             p = self.params[i]
             for buf_name, value in entry.items():
                 if buf_name == "step":
-                    steps.add(value)
+                    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                        raise ParameterError(
+                            f"{name}.load_state_dict(): state[{i}]['step'] must be an int, "
+                            f"got {value!r}"
+                        )
+                    steps.add(int(value))
                     continue
-                value = np.asarray(value)
+                if not isinstance(buf_name, str) or not isinstance(value, np.ndarray):
+                    raise ParameterError(
+                        f"{name}.load_state_dict(): state[{i}][{buf_name!r}] is not an array"
+                    )
                 if value.shape != p.shape or value.dtype.kind != "f" \
                         or buf_name in self._temporaries:
                     raise ShapeError(
@@ -188,14 +200,12 @@ class Optimizer:
                         f"{value.dtype} {value.shape}, parameter {i} is {p.dtype} {p.shape}"
                     )
                 new_state[i][buf_name] = value.astype(p.dtype, copy=True)
-        if len(steps) > 1 or any(
-            isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0 for t in steps
-        ):
+        if len(steps) > 1 or any(t < 0 for t in steps):
             raise ParameterError(f"{name}.load_state_dict(): inconsistent step counts {steps}")
         for k in self._hyperparameter_names:
             setattr(self, k, getattr(checked, k))
-        if "initial_lr" in group:
-            self.initial_lr = float(group["initial_lr"])
+        if initial_lr is not None:
+            self.initial_lr = float(initial_lr)
         # Buffers a constructor creates (Adagrad's "sum") are kept unless the file has them.
         for i, buffers in enumerate(new_state):
             self.state[i] = {**{k: v for k, v in checked.state[i].items()}, **buffers}

@@ -17,9 +17,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from .._validation import check_nonnegative, check_positive_int
 from ..exceptions import ArgumentTypeError, ParameterError
+from ..layers.module import Parameter
 from .base import Optimizer
+from .sgd import SGD
 
 __all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR", "OneCycleLR"]
 
@@ -83,18 +87,28 @@ class LRScheduler:
                 f"{type(self).__name__}.load_state_dict(): expected the keys "
                 f"{sorted(self.state_dict())}, got {sorted(state_dict) if isinstance(state_dict, dict) else state_dict!r}"
             )
-        last_epoch = state_dict["last_epoch"]
+        last_epoch, last_lr = state_dict["last_epoch"], state_dict["_last_lr"]
         if isinstance(last_epoch, bool) or not isinstance(last_epoch, int) or last_epoch < 0:
             raise ParameterError(
                 f"{type(self).__name__}.load_state_dict(): last_epoch must be an int >= 0, "
                 f"got {last_epoch!r}"
             )
-        numbers = [v for k, v in state_dict.items() if k not in ("last_epoch", "_last_lr")]
-        numbers += list(state_dict["_last_lr"]) if isinstance(state_dict["_last_lr"], list) else [None]
-        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in numbers):
+        if not isinstance(last_lr, list) or len(last_lr) != 1:
             raise ParameterError(
-                f"{type(self).__name__}.load_state_dict(): every setting must be a finite number"
+                f"{type(self).__name__}.load_state_dict(): _last_lr must be a list of one "
+                f"rate, got {last_lr!r}"
             )
+        check_nonnegative(last_lr[0], f"{type(self).__name__}.load_state_dict(): _last_lr[0]")
+        base_lr = check_nonnegative(
+            state_dict["base_lr"], f"{type(self).__name__}.load_state_dict(): base_lr"
+        )
+        # The schedule's own settings are checked by its constructor, on a throwaway optimizer.
+        settings = {k: v for k, v in state_dict.items()
+                    if k not in ("base_lr", "last_epoch", "_last_lr")}
+        try:
+            type(self)(SGD([Parameter(np.zeros(1))], lr=base_lr), **settings)
+        except TypeError as err:  # a setting of a wrong type the checks did not name
+            raise ParameterError(f"{type(self).__name__}.load_state_dict(): {err}") from None
         self.__dict__.update(state_dict)
         self._last_lr = list(self._last_lr)
         # Building this scheduler set a rate of its own (OneCycleLR's start, say): put back
