@@ -89,8 +89,8 @@ class MLPClassifier(BaseMLP):
     ``batch_size`` default      32                                ``"auto"`` = min(200, n)
     ``solver``                  adam, adamw, sgd, rmsprop,        lbfgs, sgd, adam
                                 adagrad
-    learning-rate schedules     none (constant); ``fit`` takes    ``learning_rate``, ``power_t``
-                                a ``scheduler``
+    learning-rate schedules     none (constant); ``nbf.fit``      ``learning_rate``, ``power_t``
+                                takes schedulers as callbacks
     initial weights             He normal (ReLU), else Glorot     Glorot uniform
                                 uniform; biases 0
     two classes                 two softmax outputs               one logistic output
