@@ -34,8 +34,10 @@ import numpy as np
 
 from . import _archive
 from ._archive import META_KEY, read_archive, write_archive
-from .exceptions import ArgumentTypeError, NBFSError, NonFiniteError, ParameterError, WeightsFileError
-from .layers.module import Module, Parameter
+from .exceptions import ArgumentTypeError, NBFSError, NonFiniteError, WeightsFileError
+from ._sharing import load_shared_state, relink, sharing, unique_parameters
+from ._training_state import OPT_PREFIX, jsonable, optimizer_to_json, training_state
+from .layers.module import Module
 from .layers.registry import layer_from_config
 from .optim.base import Optimizer
 from .optim.lr_scheduler import LRScheduler
@@ -45,7 +47,6 @@ __all__ = ["FORMAT_VERSION", "MAX_LOAD_BYTES", "save", "load", "load_weights", "
 #: Version of the file layout; files of another version are refused, not guessed at.
 FORMAT_VERSION = 1
 _FORMAT_NAME = "nbfromscratch-weights"
-_OPT_PREFIX = "__optimizer__."
 #: Largest total size of the arrays :func:`load` accepts, in bytes (2 GiB): a crafted header
 #: cannot make ``load`` allocate more. Assign a larger value to load larger trusted files.
 MAX_LOAD_BYTES = _archive.MAX_LOAD_BYTES
@@ -101,7 +102,7 @@ def save(
         raise ArgumentTypeError(
             f"save: {type(model).__name__} has no get_config(), so it cannot be rebuilt"
         )
-    named = _unique_parameters(model)
+    named = unique_parameters(model)
     for name, p in named:
         if not np.isfinite(p.data).all():
             raise NonFiniteError(
@@ -112,11 +113,11 @@ def save(
         "architecture": model.get_config(),
         "dtype": None if model.dtype is None else np.dtype(model.dtype).name,
         "parameters": {name: {"shape": list(p.shape), "dtype": p.dtype.name} for name, p in named},
-        "shared": _sharing(model),
+        "shared": sharing(model),
     })
     arrays: dict[str, np.ndarray] = {name: p.data for name, p in named}
     if optimizer is not None:
-        meta["optimizer"] = _optimizer_to_json(optimizer, [p for _, p in named], arrays)
+        meta["optimizer"] = optimizer_to_json(optimizer, [p for _, p in named], arrays)
     if scheduler is not None:
         if not isinstance(scheduler, LRScheduler):
             raise ArgumentTypeError(f"save: scheduler must be an LRScheduler, got {scheduler!r}")
@@ -124,106 +125,13 @@ def save(
     if rng is not None:
         if not isinstance(rng, np.random.Generator):
             raise ArgumentTypeError(f"save: rng must be a np.random.Generator, got {rng!r}")
-        meta["rng"] = _jsonable(rng.bit_generator.state)
+        meta["rng"] = jsonable(rng.bit_generator.state)
     if epoch is not None:
         meta["epoch"] = int(epoch)
     header = json.dumps(meta, allow_nan=False).encode("utf-8")
     path = Path(path)
     write_archive(path, {META_KEY: np.frombuffer(header, dtype=np.uint8), **arrays})
     return path
-
-
-def _unique_parameters(model: Module) -> list[tuple[str, Parameter]]:
-    """``named_parameters()`` with each Parameter once, under the first name it has."""
-    seen: set[int] = set()
-    out = []
-    for name, p in model.named_parameters():
-        if id(p) not in seen:
-            seen.add(id(p))
-            out.append((name, p))
-    return out
-
-
-def _walk(module: Module, prefix: str = "") -> list[tuple[str, Any, Module, str, int | None]]:
-    """Every (path, member, owner, attribute, list index) below ``module``, in order."""
-    out: list[tuple[str, Any, Module, str, int | None]] = []
-    for attr, value in vars(module).items():
-        members: list[tuple[str, Any, int | None]]
-        if isinstance(value, (Parameter, Module)):
-            members = [(attr, value, None)]
-        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Module) for v in value):
-            members = [(str(i), v, i) for i, v in enumerate(value)]
-        else:
-            continue
-        for name, member, index in members:
-            out.append((f"{prefix}{name}", member, module, attr, index))
-            if isinstance(member, Module):
-                out.extend(_walk(member, f"{prefix}{name}."))
-    return out
-
-
-def _sharing(model: Module) -> dict[str, str]:
-    """``{path: first path}`` for every module or parameter met again at another place."""
-    first: dict[int, str] = {}
-    shared: dict[str, str] = {}
-    for path, member, *_ in _walk(model):
-        if id(member) in first and not any(path.startswith(s + ".") for s in shared):
-            shared[path] = first[id(member)]
-        first.setdefault(id(member), path)
-    return shared
-
-
-def _relink(model: Module, shared: Any) -> None:
-    """Make the members at ``shared``'s keys the same objects as at its values."""
-    if not isinstance(shared, dict):
-        raise ValueError("'shared' is not a mapping")
-    if len(shared) > len(_walk(model)):
-        raise ValueError("more shared members than the model has")
-    for path, target in shared.items():
-        places = {p: (m, owner, attr, i) for p, m, owner, attr, i in _walk(model)}
-        if path not in places or target not in places or path == target:
-            raise ValueError(f"shared member {path!r} -> {target!r} is not in the model")
-        if path.startswith(target + "."):
-            raise ValueError(f"shared member {path!r} -> {target!r} would put a module inside itself")
-        _, owner, attr, index = places[path]
-        new = places[target][0]
-        if type(new) is not type(places[path][0]):
-            raise ValueError(f"shared member {path!r} is a {type(places[path][0]).__name__}")
-        if index is None:
-            setattr(owner, attr, new)
-        else:
-            getattr(owner, attr)[index] = new
-
-
-def _optimizer_to_json(optimizer: Any, params: list[Parameter], arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    if not isinstance(optimizer, Optimizer):
-        raise ArgumentTypeError(f"save: optimizer must be an Optimizer, got {optimizer!r}")
-    if [id(p) for p in optimizer.params] != [id(p) for p in params]:
-        raise ParameterError(
-            "save: the optimizer was not built on this model's parameters (in the order of "
-            "model.parameters()), so its state could not be matched to them after loading"
-        )
-    sd = optimizer.state_dict()
-    state: dict[str, dict[str, Any]] = {}
-    for i, entry in sd["state"].items():
-        state[str(i)] = {}
-        for key, value in entry.items():
-            if isinstance(value, np.ndarray):
-                arrays[f"{_OPT_PREFIX}{i}.{key}"] = value
-                value = {"array": f"{_OPT_PREFIX}{i}.{key}"}
-            state[str(i)][key] = value
-    return {"type": type(optimizer).__name__, "state": state,
-            "param_groups": _jsonable(sd["param_groups"])}
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return value.item() if isinstance(value, np.generic) else value
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -254,9 +162,9 @@ def _expected_arrays(path: PathLike, meta: dict[str, Any]) -> dict[str, dict[str
             raise WeightsFileError(f"{path}: damaged optimizer state in the header") from None
         by_index = list(specs.values())
         for ref in refs:
-            if not isinstance(ref, str) or not ref.startswith(_OPT_PREFIX) or ref in specs:
+            if not isinstance(ref, str) or not ref.startswith(OPT_PREFIX) or ref in specs:
                 raise WeightsFileError(f"{path}: bad optimizer array name {ref!r}")
-            i = ref[len(_OPT_PREFIX):].split(".")[0]
+            i = ref[len(OPT_PREFIX):].split(".")[0]
             if not i.isdigit() or int(i) >= len(by_index):
                 raise WeightsFileError(f"{path}: optimizer array {ref!r} has no parameter")
             specs[ref] = by_index[int(i)]  # a buffer has its parameter's shape and dtype
@@ -295,15 +203,15 @@ def load(path: PathLike) -> Any:
         No file at ``path``.
     """
     meta, arrays = _read(path)
-    weights = {k: v for k, v in arrays.items() if not k.startswith(_OPT_PREFIX)}
+    weights = {k: v for k, v in arrays.items() if not k.startswith(OPT_PREFIX)}
     _check_nonfinite(path, weights)
     _check_architecture(path, meta["architecture"], weights)
     try:
         model = layer_from_config(meta["architecture"])
         if not isinstance(model, Module):
             raise TypeError(f"the architecture describes a {type(model).__name__}, not a Module")
-        _relink(model, meta.get("shared", {}))
-        _load_shared_state(model, weights)
+        relink(model, meta.get("shared", {}))
+        load_shared_state(model, weights)
     except (NBFSError, TypeError, ValueError, AttributeError, KeyError, IndexError,
             MemoryError, RecursionError) as err:
         raise WeightsFileError(f"{path}: cannot rebuild the saved model ({err})") from None
@@ -312,13 +220,6 @@ def load(path: PathLike) -> Any:
 
         return estimator_from_json(path, meta["estimator"], model)
     return model
-
-
-def _load_shared_state(model: Module, weights: dict[str, np.ndarray]) -> None:
-    """``load_state_dict`` under every name a (possibly shared) parameter has."""
-    first = {id(p): name for name, p in _unique_parameters(model)}
-    model.load_state_dict({name: weights[first[id(p)]] for name, p in model.named_parameters()}
-                          if set(first.values()) == set(weights) else weights)
 
 
 def _check_nonfinite(path: PathLike, weights: dict[str, np.ndarray]) -> None:
@@ -374,35 +275,7 @@ def load_training_state(path: PathLike) -> dict[str, Any]:
         ``None`` when it was not saved.
     """
     meta, arrays = _read(path)
-    out: dict[str, Any] = {"optimizer": None, "optimizer_type": None, "scheduler": None,
-                           "rng": None, "epoch": meta.get("epoch")}
-    try:
-        if meta.get("optimizer") is not None:
-            opt = meta["optimizer"]
-            state = {
-                int(i): {k: arrays[v["array"]] if isinstance(v, dict) else v for k, v in e.items()}
-                for i, e in opt["state"].items()
-            }
-            out["optimizer"] = {"state": state, "param_groups": opt["param_groups"]}
-            out["optimizer_type"] = opt["type"]
-        if meta.get("scheduler") is not None:
-            out["scheduler"] = dict(meta["scheduler"]["state"])
-        if meta.get("rng") is not None:
-            out["rng"] = _generator(meta["rng"])
-    except Exception as err:  # noqa: BLE001 - a damaged header of any shape
-        raise WeightsFileError(f"{path}: damaged training state ({err!r})") from None
-    if out["epoch"] is not None and (isinstance(out["epoch"], bool) or not isinstance(out["epoch"], int)):
-        raise WeightsFileError(f"{path}: damaged training state (epoch {out['epoch']!r})")
-    return out
-
-
-def _generator(state: dict[str, Any]) -> np.random.Generator:
-    name = state["bit_generator"]
-    if name not in ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937"):
-        raise ValueError(f"unknown bit generator {name!r}")
-    bit_generator = getattr(np.random, name)()
-    bit_generator.state = state
-    return np.random.Generator(bit_generator)
+    return training_state(path, meta, arrays)
 
 
 def _structure(config: Any) -> Any:
@@ -434,7 +307,7 @@ def load_weights(model: Module, path: PathLike) -> Module:
     if not isinstance(model, Module):
         raise ArgumentTypeError(f"load_weights: expected a Module, got {type(model).__name__}")
     meta, arrays = _read(path)
-    weights = {k: v for k, v in arrays.items() if not k.startswith(_OPT_PREFIX)}
+    weights = {k: v for k, v in arrays.items() if not k.startswith(OPT_PREFIX)}
     _check_nonfinite(path, weights)
     if hasattr(model, "get_config") and \
             _structure(model.get_config()) != _structure(meta["architecture"]):
@@ -443,7 +316,7 @@ def load_weights(model: Module, path: PathLike) -> Module:
             f"the model is a {_describe(model.get_config())}"
         )
     try:
-        _load_shared_state(model, weights)  # checks every key, shape and dtype before writing
+        load_shared_state(model, weights)  # checks every key, shape and dtype before writing
     except (NBFSError, KeyError) as err:
         raise WeightsFileError(f"{path}: weights do not fit the model ({err})") from None
     return model
