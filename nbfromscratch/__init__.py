@@ -48,7 +48,7 @@ from .exceptions import (
     WeightsFileError,
 )
 from .gradcheck import GradCheckResult, check_gradients, numerical_gradient, relative_error
-from .io import load, load_weights, save
+from .io import load, load_training_state, load_weights, save
 from .layers import (
     Dropout,
     Identity,
@@ -66,7 +66,21 @@ from .layers import (
 )
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
 from .metrics import accuracy, confusion_matrix, mean_squared_error, r2_score
-from .optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop, get_optimizer
+from .optim import (
+    SGD,
+    Adagrad,
+    Adam,
+    AdamW,
+    CosineAnnealingLR,
+    ExponentialLR,
+    LinearLR,
+    LRScheduler,
+    OneCycleLR,
+    Optimizer,
+    RMSprop,
+    StepLR,
+    get_optimizer,
+)
 from .plotting import (
     plot_confusion_matrix,
     plot_decision_boundary,
@@ -121,6 +135,13 @@ __all__ = [
     "Adam",
     "AdamW",
     "get_optimizer",
+    # learning-rate schedules
+    "LRScheduler",
+    "StepLR",
+    "ExponentialLR",
+    "CosineAnnealingLR",
+    "LinearLR",
+    "OneCycleLR",
     # training and estimators
     "Callback",
     "EarlyStopping",
@@ -154,6 +175,7 @@ __all__ = [
     "save",
     "load",
     "load_weights",
+    "load_training_state",
     # plotting
     "use_book_style",
     "plot_function_and_derivative",

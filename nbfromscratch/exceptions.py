@@ -50,8 +50,11 @@ class EmptyInputError(NBFSError, ValueError):
     """An array has no samples (or no features)."""
 
 
-class NonFiniteError(NBFSError, FloatingPointError):
-    """NaN or infinity found in data, a loss, a gradient, a weight or a model's outputs."""
+class NonFiniteError(NBFSError, FloatingPointError, ValueError):
+    """NaN or infinity found in data, a loss, a gradient, a weight or a model's outputs.
+
+    Also a ``ValueError``, as scikit-learn raises for NaN/inf in ``X``.
+    """
 
 
 class BackwardBeforeForwardError(NBFSError, RuntimeError):
@@ -62,8 +65,12 @@ class UnknownNameError(NBFSError, ValueError):
     """A string option (activation, optimizer, initialiser, reduction...) is not one we know."""
 
 
-class NotFittedError(NBFSError, RuntimeError):
-    """An estimator was used for prediction before ``fit()``."""
+class NotFittedError(NBFSError, ValueError, AttributeError):
+    """An estimator was used for prediction before ``fit()``.
+
+    A ``ValueError`` and an ``AttributeError``, like scikit-learn's ``NotFittedError``
+    (when scikit-learn is imported, the estimators raise a subclass of both).
+    """
 
 
 class WeightsFileError(NBFSError, ValueError):

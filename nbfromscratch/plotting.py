@@ -2,7 +2,7 @@
 
 Each helper draws into ``ax`` (or a new figure), labels the axes, sets a title and
 returns the ``Axes``. matplotlib and seaborn are imported only when a helper is called
-(``pip install nbfromscratch[plot]``), so the rest of the package runs without them.
+(``pip install matplotlib seaborn``), so the rest of the package runs without them.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def _require_plotting() -> tuple[Any, Any]:
         import seaborn as sns
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "plotting needs matplotlib and seaborn: pip install nbfromscratch[plot]"
+            "plotting needs matplotlib and seaborn: pip install matplotlib seaborn"
         ) from err
     return plt, sns
 

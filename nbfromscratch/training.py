@@ -93,7 +93,9 @@ def fit(
         One new random permutation of the samples per epoch.
     rng : Generator, int seed or None
         Source of the shuffling, and of the masks of every ``Dropout`` built without its
-        own ``rng``: the same seed gives bit-identical weights.
+        own ``rng``: the same seed gives bit-identical weights. A Generator is used as is
+        and advanced, so saving it (``nbf.save(..., rng=generator)``) lets a later ``fit``
+        resume the same sequence of batches.
     progress : bool, default True
         Show a tqdm progress bar over epochs with the latest losses.
     early_stopping : int, optional
@@ -106,7 +108,8 @@ def fit(
     callbacks : sequence of Callback objects or functions ``f(epoch, logs)``, or None
         See :mod:`nbfromscratch.callbacks`. Every callback is called after every epoch
         with that epoch's history row; training stops after an epoch in which one of them
-        returns a true value (``True``, ``1``...).
+        returns a true value (``True``, ``1``...). A learning-rate scheduler
+        (``nbf.StepLR(optimizer, 10)``...) is such a callback: it steps once per epoch.
 
     Returns
     -------
@@ -129,7 +132,7 @@ def fit(
     """
     # Imported here, not at the top: ``import nbfromscratch`` must stay NumPy-only.
     import pandas as pd
-    from tqdm import tqdm
+    tqdm = _tqdm()
 
     callbacks = check_objects(loss_fn, optimizer, validation_data, callbacks)
     dtype = model_dtype(model)
@@ -180,6 +183,20 @@ def fit(
     for callback in callbacks:
         callback.on_train_end(model, history)
     return history
+
+
+def _tqdm() -> Any:
+    """tqdm's bar for where we run: a notebook widget with ipywidgets, else the text bar.
+
+    Without ipywidgets, ``tqdm.auto`` warns ("IProgress not found") into the notebook's
+    output and falls back to the text bar; that bar is fine, so the warning is dropped.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        from tqdm.auto import tqdm
+    return tqdm
 
 
 def _train_epoch(

@@ -169,7 +169,7 @@ def test_bad_parameters_raise_clear_errors():
 def test_predict_checks_the_number_of_features():
     X, y = blobs()
     clf = MLPClassifier((4,), max_iter=1, random_state=0).fit(X, y)
-    with pytest.raises(ShapeError, match="3 features.*fitted with 2"):
+    with pytest.raises(ShapeError, match="X has 3 features, but MLPClassifier is expecting 2 features"):
         clf.predict(np.zeros((2, 3)))
 
 
@@ -190,3 +190,15 @@ def test_regressor_output_shape_follows_y():
     reg2 = MLPRegressor((8,), max_iter=3, random_state=0).fit(X, y2)
     assert reg2.predict(X).shape == (50, 2) and reg2.n_outputs_ == 2
     assert reg2.score(X, y2) == pytest.approx(sklearn_r2(y2, reg2.predict(X)))
+
+
+def test_a_column_of_labels_is_raveled_with_a_warning_as_in_scikit_learn():
+    from nbfromscratch.estimators._sklearn import DataConversionWarning
+
+    X, y = make_moons(40, rng=0)
+    with pytest.warns(DataConversionWarning, match="A column-vector y was passed"):
+        clf = MLPClassifier((4,), max_iter=3, random_state=0).fit(X, y[:, None])
+    reference = MLPClassifier((4,), max_iter=3, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), reference.predict_proba(X))
+    with pytest.raises(ShapeError, match="1-D labels"):
+        MLPClassifier().fit(X, np.stack([y, y], axis=1))

@@ -338,7 +338,7 @@ def test_saving_non_finite_weights_is_refused_and_the_old_file_kept(tmp_path):
 
 
 def test_save_refuses_what_is_not_a_module(tmp_path):
-    with pytest.raises(ArgumentTypeError, match="expected a Module, got dict"):
+    with pytest.raises(ArgumentTypeError, match="expected a Module or a fitted estimator, got dict"):
         save({"0.weight": np.zeros(3)}, tmp_path / "w.npz")
     with pytest.raises(ArgumentTypeError, match="expected a Module"):
         load_weights([np.zeros(3)], tmp_path / "w.npz")
@@ -386,3 +386,90 @@ def test_deeply_nested_header_is_refused(tmp_path, target):
     with pytest.raises(WeightsFileError, match="header"):
         load_weights(model, tmp_path / "w.npz")
     assert_same_weights(model, before)
+
+
+# -- estimators, training state and shared modules --------------------------------------------
+@pytest.mark.parametrize("labels", [
+    np.array(["cat", "dog", "bird"]), np.array([3, 7, 11]), np.array([True, False, True]),
+    np.array([-1.0, 0.0, 2.0]), np.array(["x", "yy", "zzz"], dtype=object),
+], ids=["str", "int", "bool", "float", "object-str"])
+def test_fitted_classifier_round_trips_with_its_labels(tmp_path, labels):
+    import nbfromscratch as nbf
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    y = labels[rng.integers(0, len(labels), size=60)]
+    clf = nbf.MLPClassifier((6,), max_iter=5, random_state=0, alpha=0.01).fit(X, y)
+    back = load(save(clf, tmp_path / "clf.npz"))
+    assert type(back) is nbf.MLPClassifier and back is not clf
+    np.testing.assert_array_equal(back.classes_, clf.classes_)
+    assert back.classes_.dtype == clf.classes_.dtype
+    np.testing.assert_array_equal(back.predict(X), clf.predict(X))
+    np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
+    assert back.get_params() == {**clf.get_params(), "dtype": "float64"}
+    assert back.n_features_in_ == 4 and back.n_iter_ == clf.n_iter_ and back.loss_ == clf.loss_
+    assert back.history_.equals(clf.history_)
+
+
+@pytest.mark.parametrize("two_d", [False, True])
+def test_fitted_regressor_round_trips(tmp_path, two_d):
+    import nbfromscratch as nbf
+
+    X, y = nbf.make_sinc(50, rng=0)
+    y = np.hstack([y, -y]) if two_d else y.ravel()
+    reg = nbf.MLPRegressor((8,), max_iter=5, random_state=0, dtype=np.float32).fit(X, y)
+    back = load(save(reg, tmp_path / "reg.npz"))
+    assert back.predict(X).shape == reg.predict(X).shape == y.shape
+    np.testing.assert_array_equal(back.predict(X), reg.predict(X))
+    assert back.predict(X).dtype == np.float32
+
+
+def test_unfitted_estimator_is_refused(tmp_path):
+    import nbfromscratch as nbf
+
+    with pytest.raises(ArgumentTypeError, match="fitted MLPClassifier or MLPRegressor"):
+        save(nbf.MLPClassifier(), tmp_path / "e.npz")
+
+
+def test_a_module_used_twice_stays_one_module_after_load(tmp_path):
+    lin = Linear(3, 3, rng=0)
+    model = Sequential(lin, Tanh(), lin, ReLU(), Linear(3, 2, rng=1))
+    back = load(save(model, tmp_path / "shared.npz"))
+    assert back[0] is back[2] and back[0] is not back[4]
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    np.testing.assert_array_equal(back(x), model(x))
+    with np.load(tmp_path / "shared.npz") as npz:  # the shared weights are stored once
+        assert sorted(npz.files) == ["0.bias", "0.weight", "4.bias", "4.weight", "__meta__"]
+        meta = json.loads(npz["__meta__"].tobytes())
+    assert meta["shared"] == {"2": "0"}
+
+
+def test_a_parameter_shared_by_two_layers_stays_shared(tmp_path):
+    first, second = Linear(3, 3, rng=0), Linear(3, 3, rng=1)
+    second.weight = first.weight  # tied weights, separate biases
+    back = load(save(Sequential(first, Tanh(), second), tmp_path / "tied.npz"))
+    assert back[0].weight is back[2].weight and back[0].bias is not back[2].bias
+    np.testing.assert_array_equal(back[2].bias.data, second.bias.data)
+
+
+def test_training_state_is_saved_only_when_asked(tmp_path):
+    import nbfromscratch as nbf
+
+    path = save(make_model(), tmp_path / "m.npz")
+    assert nbf.load_training_state(path) == {"optimizer": None, "optimizer_type": None,
+                                             "scheduler": None, "rng": None, "epoch": None}
+    model = make_model()
+    opt = nbf.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for p in model.parameters():
+        p.grad[...] = 1.0
+    opt.step()
+    rng = np.random.default_rng(7)
+    rng.random(3)
+    path = save(model, tmp_path / "ck.npz", optimizer=opt, rng=rng, epoch=4)
+    state = nbf.load_training_state(path)
+    assert state["optimizer_type"] == "SGD" and state["epoch"] == 4
+    assert state["rng"].random() == rng.random()  # continues the same stream
+    fresh = nbf.SGD(load(path).parameters())
+    fresh.load_state_dict(state["optimizer"])
+    assert fresh.momentum == 0.9 and fresh.step_count == 1
+    np.testing.assert_array_equal(fresh.state[0]["momentum_buffer"], opt.state[0]["momentum_buffer"])

@@ -25,11 +25,19 @@ from .._validation import (
     check_same_length,
 )
 from ..data import train_test_split
-from ..exceptions import NotFittedError, ParameterError, ShapeError, UnknownNameError
+from ..exceptions import (
+    ArgumentTypeError,
+    DTypeError,
+    EmptyInputError,
+    ParameterError,
+    ShapeError,
+    UnknownNameError,
+)
 from ..layers import Linear, Sequential, get_activation
 from ..losses import Loss
 from ..optim import SGD, Optimizer, get_optimizer
 from ..training import fit, predict
+from ._sklearn import ComplexDataError, not_fitted_error, sklearn_tags
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -125,6 +133,18 @@ class BaseMLP:
         ]
         return f"{type(self).__name__}({', '.join(changed)})"
 
+    # -- scikit-learn's other protocols (scikit-learn imported only when it asks) ---------------
+    #: "classifier" or "regressor": read by scikit-learn < 1.6 and by ``is_classifier``.
+    _estimator_type: str = ""
+
+    def __sklearn_tags__(self) -> Any:
+        """The estimator's tags for scikit-learn's tools (called only by scikit-learn)."""
+        return sklearn_tags(self._estimator_type, multi_output=self._estimator_type == "regressor")
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """What ``sklearn.utils.validation.check_is_fitted`` asks."""
+        return hasattr(self, "model_")
+
     # -- what the subclasses define -------------------------------------------------------------
     def _encode_targets(self, y: np.ndarray) -> tuple[np.ndarray, int]:
         """Targets as the network trains on them, and the number of network outputs."""
@@ -147,6 +167,10 @@ class BaseMLP:
         self.__dict__.pop("model_", None)  # a failed fit leaves the estimator unfitted
         dtype = check_float_dtype(self.dtype, "dtype")
         X = self._check_X(X, dtype)
+        if y is None:  # the wording scikit-learn's tools look for
+            raise ShapeError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None"
+            )
         y = as_array(y, "y")
         check_same_length(X, y)
         targets, n_outputs = self._encode_targets(y)
@@ -191,7 +215,27 @@ class BaseMLP:
         return self
 
     def _check_X(self, X: Any, dtype: np.dtype) -> np.ndarray:
+        if _is_sparse(X):
+            raise ArgumentTypeError(
+                f"X: sparse input ({type(X).__name__}) is not supported by "
+                f"{type(self).__name__}; pass a dense array, e.g. X.toarray()"
+            )
+        X = as_array(X, "X")
+        if X.dtype.kind == "c":
+            raise ComplexDataError("X: Complex data not supported; pass real numbers")
+        X = numbers_from_objects(X, "X", dtype)
+        if X.ndim == 1:
+            raise ShapeError(
+                f"X: expected a 2-D array (n_samples, n_features), got 1-D with shape "
+                f"{X.shape}. Reshape your data with X.reshape(-1, 1) if it has a single "
+                "feature, or X.reshape(1, -1) if it is a single sample"
+            )
         X = check_array(as_float(X, "X", dtype=dtype), "X", ndim=2)
+        if X.shape[1] == 0:  # the wording scikit-learn's tools look for
+            raise EmptyInputError(
+                f"X: found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 "
+                "is required."
+            )
         check_not_empty(X, "X")
         check_finite(X, "X")
         return X
@@ -250,14 +294,14 @@ class BaseMLP:
     def _outputs(self, X: Any) -> np.ndarray:
         """Raw network outputs for ``X``, after checking the estimator is fitted."""
         if not hasattr(self, "model_"):
-            raise NotFittedError(
+            raise not_fitted_error(
                 f"This {type(self).__name__} instance is not fitted yet; call fit(X, y) first"
             )
         X = self._check_X(X, np.dtype(self.model_.dtype))
         if X.shape[1] != self.n_features_in_:
             raise ShapeError(
-                f"X has {X.shape[1]} features, but {type(self).__name__} was fitted with "
-                f"{self.n_features_in_}"
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input"
             )
         return predict(self.model_, X)
 
@@ -278,6 +322,21 @@ class _Plateau:
         self.stale = self.stale + 1 if loss > self.best - self.tol else 0
         self.best = min(self.best, loss)
         return self.stale > self.patience
+
+
+def numbers_from_objects(x: np.ndarray, name: str, dtype: np.dtype) -> np.ndarray:
+    """An object array of numbers (e.g. a pandas object column) as ``dtype``; else ``x``."""
+    if x.dtype.kind != "O":
+        return x
+    try:
+        return x.astype(dtype)
+    except (TypeError, ValueError) as err:
+        raise DTypeError(f"{name}: every entry must be a number ({err})") from None
+
+
+def _is_sparse(X: Any) -> bool:
+    """A SciPy sparse matrix or array, recognised without importing SciPy."""
+    return type(X).__module__.startswith("scipy.sparse") or hasattr(X, "tocsr")
 
 
 def _same(a: Any, b: Any) -> bool:

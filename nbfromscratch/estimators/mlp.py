@@ -5,6 +5,7 @@ Derived in chapter 11, *Digits* (``chapters/11_digits``).
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,8 @@ from .._validation import as_float, check_finite
 from ..exceptions import LabelError, ShapeError
 from ..losses import CrossEntropyLoss, Loss, MSELoss
 from ..metrics import accuracy, r2_score
-from .base import BaseMLP
+from ._sklearn import conversion_warning
+from .base import BaseMLP, numbers_from_objects
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -71,11 +73,52 @@ class MLPClassifier(BaseMLP):
     n_iter_ : int
     loss_ : float
     n_features_in_ : int
+
+    Notes
+    -----
+    Works inside scikit-learn's tools (``Pipeline``, ``cross_val_score``, ``GridSearchCV``,
+    ``clone``, ``check_is_fitted``, the display helpers; ``check_estimator`` passes) with
+    scikit-learn 1.6 or newer installed; the package itself never imports scikit-learn.
+    How it differs from ``sklearn.neural_network.MLPClassifier``:
+
+    ==========================  ================================  ==============================
+    What                        here                              scikit-learn
+    ==========================  ================================  ==============================
+    ``alpha`` default           1e-3, added to every gradient     1e-4, weights only, divided
+                                (biases too)                      by the batch size
+    ``batch_size`` default      32                                ``"auto"`` = min(200, n)
+    ``solver``                  adam, adamw, sgd, rmsprop,        lbfgs, sgd, adam
+                                adagrad
+    learning-rate schedules     none (constant); ``nbf.fit``      ``learning_rate``, ``power_t``
+                                takes schedulers as callbacks
+    initial weights             He normal (ReLU), else Glorot     Glorot uniform
+                                uniform; biases 0
+    two classes                 two softmax outputs               one logistic output
+    ``random_state``            int, Generator or None            int, RandomState or None
+    reaching ``max_iter``       silent                            ``ConvergenceWarning``
+    ``verbose``                 progress bar                      prints every iteration
+    ``dtype``                   parameter (float32/float64)       follows ``X``
+    not available               ``warm_start``, ``partial_fit``,  available
+                                ``sample_weight``, ``max_fun``,
+                                ``predict_log_proba``,
+                                ``coefs_``/``intercepts_``,
+                                ``loss_curve_`` (see
+                                ``history_``), sparse ``X``
+    saving                      ``nbf.save(clf, path)`` (no       pickle / joblib
+                                pickle)
+    ==========================  ================================  ==============================
     """
 
     _stratify = True
+    _estimator_type = "classifier"
 
     def _encode_targets(self, y: np.ndarray) -> tuple[np.ndarray, int]:
+        if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected: y of shape "
+                f"{y.shape} is used as y.ravel()", conversion_warning(), stacklevel=3,
+            )
+            y = y.ravel()
         if y.ndim != 1:
             raise ShapeError(f"y: expected 1-D labels of shape (n,), got shape {y.shape}")
         _check_class_labels(y)
@@ -87,7 +130,7 @@ class MLPClassifier(BaseMLP):
             ) from None
         if len(self.classes_) < 2:
             raise LabelError(
-                f"y: a classifier needs at least 2 classes, got only {self.classes_.tolist()}"
+                f"y: a classifier needs at least 2 classes, got 1 class: {self.classes_.tolist()}"
             )
         return encoded.astype(np.int64), len(self.classes_)
 
@@ -145,8 +188,10 @@ class MLPRegressor(BaseMLP):
     n_outputs_ : int
     """
 
+    _estimator_type = "regressor"
+
     def _encode_targets(self, y: np.ndarray) -> tuple[np.ndarray, int]:
-        y = as_float(y, "y", dtype=self.dtype)
+        y = as_float(numbers_from_objects(y, "y", np.dtype(self.dtype)), "y", dtype=self.dtype)
         if y.ndim not in (1, 2):
             raise ShapeError(f"y: expected shape (n,) or (n, n_outputs), got {y.shape}")
         check_finite(y, "y")

@@ -1,5 +1,7 @@
 """Gradient-descent optimizers: SGD (with momentum), Adagrad, RMSprop, Adam and AdamW.
 
+Also the learning-rate schedules of :mod:`nbfromscratch.optim.lr_scheduler` (chapter 8).
+
 Derived in chapter 7, *Optimizers* (``chapters/07_optimizers``).
 
 Every update rule is exactly the pseudo-code of the PyTorch ``torch.optim`` documentation,
@@ -18,9 +20,20 @@ from ..layers.module import Parameter
 from .adam import Adam, AdamW
 from .adaptive import Adagrad, RMSprop
 from .base import Optimizer
+from .lr_scheduler import (
+    CosineAnnealingLR,
+    ExponentialLR,
+    LinearLR,
+    LRScheduler,
+    OneCycleLR,
+    StepLR,
+)
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "get_optimizer"]
+__all__ = [
+    "Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "get_optimizer",
+    "LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR", "OneCycleLR",
+]
 
 
 _OPTIMIZERS: dict[str, type[Optimizer]] = {

@@ -11,11 +11,12 @@ parameter, and each parameter has one scratch array so that a step allocates not
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
-from .._validation import check_unit_interval
-from ..exceptions import ArgumentTypeError, ParameterError
+from .._validation import check_nonnegative, check_unit_interval
+from ..exceptions import ArgumentTypeError, ParameterError, ShapeError
 from ..layers.module import Module, Parameter
 
 __all__ = ["Optimizer"]
@@ -87,6 +88,11 @@ class Optimizer:
         Number of :meth:`step` calls so far (``t`` in the update formulas).
     """
 
+    #: The learning rate (every update rule has one; schedulers set it).
+    lr: float
+    #: Set by a learning-rate scheduler: the rate its schedule starts from.
+    initial_lr: float
+
     #: Attribute names shown by ``repr`` (each subclass lists its hyperparameters).
     _hyperparameter_names: tuple[str, ...] = ()
 
@@ -132,3 +138,99 @@ class Optimizer:
     def __repr__(self) -> str:
         hyper = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._hyperparameter_names)
         return f"{type(self).__name__}({hyper})"
+
+    # -- checkpoints, named and shaped as PyTorch's ----------------------------------------
+    #: Per-step temporaries, not state: never saved.
+    _temporaries = ("scratch", "decayed_grad")
+
+    def state_dict(self) -> dict[str, Any]:
+        """The optimizer's state as in PyTorch: ``{"state": {i: {...}}, "param_groups": [...]}``.
+
+        ``state[i]`` holds copies of the buffers of ``params[i]`` (e.g. ``"exp_avg"``) and
+        ``"step"`` (the step count, kept for every optimizer once it has stepped);
+        ``param_groups`` is one group with the hyperparameters and ``"params": [0, 1, ...]``.
+        """
+        state: dict[int, dict[str, Any]] = {}
+        for i, buffers in enumerate(self.state):
+            entry: dict[str, Any] = {
+                k: v.copy() for k, v in buffers.items() if k not in self._temporaries
+            }
+            if self.step_count:
+                entry["step"] = self.step_count
+            if entry:
+                state[i] = entry
+        group: dict[str, Any] = {name: getattr(self, name) for name in self._hyperparameter_names}
+        if hasattr(self, "initial_lr"):  # set by a learning-rate scheduler, as in PyTorch
+            group["initial_lr"] = self.initial_lr
+        group["params"] = list(range(len(self.params)))
+        return {"state": state, "param_groups": [group]}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` output (for the same parameters), all or nothing.
+
+        Raises
+        ------
+        ParameterError
+            Another structure, other parameter indices, a buffer of another shape, or a
+            hyperparameter outside its range.
+        """
+        name = type(self).__name__
+        try:
+            groups, saved = state_dict["param_groups"], state_dict["state"]
+            (group,) = groups
+            indices = list(group["params"])
+        except (KeyError, TypeError, ValueError):
+            raise ParameterError(
+                f"{name}.load_state_dict(): expected {{'state': {{...}}, 'param_groups': "
+                "[one group]}} as made by state_dict()"
+            ) from None
+        if indices != list(range(len(self.params))):
+            raise ParameterError(
+                f"{name}.load_state_dict(): the saved group has parameters {indices}, this "
+                f"optimizer has {len(self.params)}"
+            )
+        hyper = {k: group[k] for k in self._hyperparameter_names if k in group}
+        missing = sorted(set(self._hyperparameter_names) - set(hyper))
+        if missing:
+            raise ParameterError(f"{name}.load_state_dict(): missing hyperparameters {missing}")
+        checked = type(self)(self.params, **hyper)  # the constructor validates every value
+        initial_lr = None
+        if "initial_lr" in group:
+            initial_lr = check_nonnegative(group["initial_lr"], f"{name}.load_state_dict(): initial_lr")
+        new_state: list[dict[str, np.ndarray]] = [{} for _ in self.params]
+        steps = set()
+        for key, entry in dict(saved).items():
+            i = int(key) if isinstance(key, (int, str)) and str(key).isdigit() else -1
+            if not 0 <= i < len(self.params) or not isinstance(entry, dict):
+                raise ParameterError(f"{name}.load_state_dict(): no parameter {key!r}")
+            p = self.params[i]
+            for buf_name, value in entry.items():
+                if buf_name == "step":
+                    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                        raise ParameterError(
+                            f"{name}.load_state_dict(): state[{i}]['step'] must be an int, "
+                            f"got {value!r}"
+                        )
+                    steps.add(int(value))
+                    continue
+                if not isinstance(buf_name, str) or not isinstance(value, np.ndarray):
+                    raise ParameterError(
+                        f"{name}.load_state_dict(): state[{i}][{buf_name!r}] is not an array"
+                    )
+                if value.shape != p.shape or value.dtype.kind != "f" \
+                        or buf_name in self._temporaries:
+                    raise ShapeError(
+                        f"{name}.load_state_dict(): state[{i}][{buf_name!r}] is "
+                        f"{value.dtype} {value.shape}, parameter {i} is {p.dtype} {p.shape}"
+                    )
+                new_state[i][buf_name] = value.astype(p.dtype, copy=True)
+        if len(steps) > 1 or any(t < 0 for t in steps):
+            raise ParameterError(f"{name}.load_state_dict(): inconsistent step counts {steps}")
+        for k in self._hyperparameter_names:
+            setattr(self, k, getattr(checked, k))
+        if initial_lr is not None:
+            self.initial_lr = float(initial_lr)
+        # Buffers a constructor creates (Adagrad's "sum") are kept unless the file has them.
+        for i, buffers in enumerate(new_state):
+            self.state[i] = {**{k: v for k, v in checked.state[i].items()}, **buffers}
+        self.step_count = int(steps.pop()) if steps else 0
