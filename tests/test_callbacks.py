@@ -149,3 +149,26 @@ def test_callbacks_of_the_wrong_kind_are_refused(bad, match):
 def test_early_stopping_settings_are_checked(kwargs):
     with pytest.raises(nbf.NBFSError):
         nbf.EarlyStopping(**kwargs)
+
+
+def test_a_scheduler_is_a_callback_and_steps_once_per_epoch():
+    X, y, _, _ = _data()
+    model = _model()
+    optimizer = nbf.SGD(model.parameters(), lr=0.1)
+    scheduler = nbf.optim.StepLR(optimizer, step_size=2, gamma=0.5)
+    assert isinstance(scheduler, nbf.Callback)
+    nbf.fit(model, nbf.CrossEntropyLoss(), optimizer, X, y, epochs=5, rng=0, progress=False,
+            callbacks=[scheduler])
+    assert optimizer.lr == pytest.approx(0.1 * 0.5 ** (5 // 2))
+
+
+@pytest.mark.parametrize("solver, option, value, name", [
+    ("adam", "alpha", -1.0, "alpha"), ("sgd", "alpha", -1.0, "alpha"), ("rmsprop", "alpha", -1.0, "alpha"),
+    ("adagrad", "alpha", -1.0, "alpha"), ("adam", "beta_1", 1.5, "beta_1"), ("adam", "beta_2", -0.5, "beta_2"),
+    ("adam", "epsilon", -1.0, "epsilon"), ("sgd", "momentum", -0.5, "momentum"),
+])
+def test_an_estimators_bad_option_is_reported_under_its_own_name(solver, option, value, name):
+    X, y, _, _ = _data()
+    clf = nbf.MLPClassifier(solver=solver, max_iter=1, **{option: value})
+    with pytest.raises(nbf.ParameterError, match=rf"^MLPClassifier: {name} "):
+        clf.fit(X, y)

@@ -23,7 +23,9 @@ from .._validation import (
     check_not_empty,
     check_positive_int,
     check_same_length,
+    reported_as,
 )
+from ..callbacks import Plateau
 from ..data import train_test_split
 from ..exceptions import (
     ArgumentTypeError,
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = ["BaseMLP"]
 
 _SOLVERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
+_OPTIMIZER_NAMES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
 
 
 class BaseMLP:
@@ -195,7 +198,7 @@ class BaseMLP:
                 ) from None
             validation = (X_val, y_val)
         else:
-            callbacks.append(_Plateau(self.tol, self.n_iter_no_change))
+            callbacks.append(Plateau(tol=self.tol, patience=self.n_iter_no_change))
         history = fit(
             model, self._loss(), optimizer, X, targets,
             epochs=self.max_iter,
@@ -275,13 +278,19 @@ class BaseMLP:
             raise ParameterError(f"learning_rate_init must be > 0, got {self.learning_rate_init!r}")
         params = model.parameters()
         lr, wd = self.learning_rate_init, self.alpha
-        if solver == "sgd":
-            return SGD(params, lr=lr, momentum=self.momentum, weight_decay=wd,
-                       nesterov=self.nesterovs_momentum and self.momentum > 0)
-        if solver in ("adam", "adamw"):
-            return get_optimizer(solver, params, lr=lr, betas=(self.beta_1, self.beta_2),
-                                 eps=self.epsilon, weight_decay=wd)
-        return get_optimizer(solver, params, lr=lr, weight_decay=wd)
+        # A bad option is the estimator's (alpha, beta_1, ...), not the optimizer's inside.
+        est, opt = type(self).__name__, _OPTIMIZER_NAMES[solver]
+        names = {f"{opt}: weight_decay": f"{est}: alpha", f"{opt}: betas[0]": f"{est}: beta_1",
+                 f"{opt}: betas[1]": f"{est}: beta_2", f"{opt}: eps": f"{est}: epsilon",
+                 f"{opt}: momentum": f"{est}: momentum", f"{opt}: lr": f"{est}: learning_rate_init"}
+        with reported_as(names):
+            if solver == "sgd":
+                return SGD(params, lr=lr, momentum=self.momentum, weight_decay=wd,
+                           nesterov=self.nesterovs_momentum and self.momentum > 0)
+            if solver in ("adam", "adamw"):
+                return get_optimizer(solver, params, lr=lr, betas=(self.beta_1, self.beta_2),
+                                     eps=self.epsilon, weight_decay=wd)
+            return get_optimizer(solver, params, lr=lr, weight_decay=wd)
 
     def _batch_size(self, n_samples: int) -> int:
         if self.batch_size == "auto":
@@ -304,24 +313,6 @@ class BaseMLP:
                 f"{self.n_features_in_} features as input"
             )
         return predict(self.model_, X)
-
-
-class _Plateau:
-    """Callback with scikit-learn's convergence rule for :func:`fit`.
-
-    Stop when the training loss has not improved by ``tol`` for more than ``patience``
-    consecutive epochs.
-    """
-
-    def __init__(self, tol: float, patience: int) -> None:
-        self.tol, self.patience = tol, patience
-        self.best, self.stale = math.inf, 0
-
-    def __call__(self, epoch: int, logs: dict[str, float]) -> bool:
-        loss = logs["loss"]
-        self.stale = self.stale + 1 if loss > self.best - self.tol else 0
-        self.best = min(self.best, loss)
-        return self.stale > self.patience
 
 
 def numbers_from_objects(x: np.ndarray, name: str, dtype: np.dtype) -> np.ndarray:

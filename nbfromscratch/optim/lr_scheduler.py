@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_nonnegative, check_positive_int
+from ..callbacks import Callback
 from ..exceptions import ArgumentTypeError, ParameterError
 from ..layers.module import Parameter
 from .base import Optimizer
@@ -28,8 +29,11 @@ from .sgd import SGD
 __all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR", "OneCycleLR"]
 
 
-class LRScheduler:
+class LRScheduler(Callback):
     """Base class: ``lr = lr_at(t)`` after ``t`` calls of :meth:`step`.
+
+    Also a :class:`~nbfromscratch.callbacks.Callback`: ``fit(..., callbacks=[scheduler])``
+    steps it at the end of every epoch.
 
     Derived in chapter 8, *Training* (``chapters/08_training``).
 
@@ -72,8 +76,12 @@ class LRScheduler:
         """The learning rate set by the last :meth:`step`, as a list (one per group)."""
         return list(self._last_lr)
 
-    def __call__(self, epoch: int, logs: dict[str, float]) -> None:
+    def on_epoch_end(self, epoch: int, logs: dict[str, float], model: Any) -> None:
         """As a :func:`fit` callback: one :meth:`step` at the end of each epoch."""
+        self.step()
+
+    def __call__(self, epoch: int, logs: dict[str, float]) -> None:
+        """The same step, for a hand-written loop that calls its callbacks as functions."""
         self.step()
 
     def state_dict(self) -> dict[str, Any]:
