@@ -9,6 +9,7 @@ function) but not the value it should have.
 
 from __future__ import annotations
 
+import tracemalloc
 import warnings
 from typing import Any, Callable
 
@@ -18,7 +19,7 @@ from . import functional as F
 from .data import train_test_split
 from .gradcheck import numerical_gradient, relative_error
 from .layers.module import Parameter
-from .optim import Adam
+from .optim import SGD, Adam
 
 __all__ = ["check", "verdict", "EXERCISES"]
 
@@ -310,6 +311,56 @@ def _ch12_ex2(answer, k):
 @_exercise("12.3", "a ReLU layer that leaves its input alone")
 def _ch12_ex3(answer):
     return _module_with(answer, F.relu, lambda z, g: g * F.relu_grad(z), "the class")
+
+
+# --- Chapter 13 -------------------------------------------------------------------------------
+@_exercise("13.2", "momentum_step(W, dW, buf, lr, mu), in place and without temporaries")
+def _ch13_ex2(answer):
+    rng = np.random.default_rng(132)
+    start = rng.normal(size=(200, 100))
+    W, buf = start.copy(), np.zeros_like(start)
+    reference = Parameter(start.copy())
+    optimizer = SGD([reference], lr=0.1, momentum=0.9)
+    for step in range(1, 4):
+        g = rng.normal(size=start.shape)
+        reference.grad[...] = g
+        optimizer.step()
+        dW = g.copy()  # the answer may use dW as scratch
+        tracemalloc.start()
+        try:
+            ok, value = _call(answer, W, dW, buf, 0.1, 0.9)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        if not ok:
+            return False, f"step {step}: {value}"
+        right, message = _compare(W, reference.data, f"W after step {step} (changed in place)")
+        if not right:
+            return False, message
+        if peak > W.nbytes // 2:
+            return False, f"step {step} allocates a temporary array ({peak / W.nbytes:.1f} x the size of W)"
+    return True, ""
+
+
+@_exercise("13.3", "He-scaled float32 weights, a function of (fan_in, fan_out, rng)")
+def _ch13_ex3(answer):
+    fan_in, fan_out = 300, 40
+    ok, value = _call(answer, fan_in, fan_out, np.random.default_rng(133))
+    if not ok:
+        return False, value
+    dtype = getattr(value, "dtype", None)
+    if dtype != np.float32:
+        return False, f"it returns {dtype if dtype is not None else type(value).__name__}; expected float32"
+    z = np.random.default_rng(133).standard_normal((fan_in, fan_out), dtype=np.float32)
+    return _compare(value, z.astype(np.float64) * np.sqrt(2.0 / fan_in), "the weights", rtol=1e-6)
+
+
+@_exercise("13.4", "the share of a step's FLOPs that backward_params saves (13.2)")
+def _ch13_ex4(answer, sizes):
+    n = 8  # any batch size: it cancels
+    flops = [2 * n * d * k for d, k in zip(sizes[:-1], sizes[1:])]  # one product each, by (13.1)
+    step = 3 * sum(flops)                                           # X W, X^T G and G W^T
+    return _compare(answer, flops[0] / step, "the share (a fraction)", rtol=1e-3)
 
 
 def verdict(name: str, answer: Any, **inputs: Any) -> tuple[bool, str]:

@@ -102,6 +102,29 @@ y_digits = np.repeat(np.arange(5), 20)
 X_digits = np.arange(100.0)[:, None]
 _, _, _, y_test_plain = nbf.train_test_split(X_digits, y_digits, test_size=0.2, stratify=False, rng=1)
 
+
+def momentum_in_place(W, dW, buf, lr, mu):
+    buf *= mu
+    buf += dW
+    dW[...] = buf
+    dW *= lr
+    W -= dW
+
+
+def momentum_with_temporary(W, dW, buf, lr, mu):   # right values, one new array per step
+    buf *= mu
+    buf += dW
+    W -= lr * buf
+
+
+def he_float32(fan_in, fan_out, rng):
+    return rng.standard_normal((fan_in, fan_out), dtype=np.float32) * np.float32(np.sqrt(2.0 / fan_in))
+
+
+def he_upcast(fan_in, fan_out, rng):              # the NumPy float64 scalar promotes the array
+    return rng.standard_normal((fan_in, fan_out), dtype=np.float32) * np.sqrt(2.0 / fan_in)
+
+
 CASES = {  # name: (inputs, right answer, wrong answer, word the wrong message must contain)
     "1.1": (dict(X=X, W1=W1, b1=b1, W2=W2, b2=b2), np.maximum(X @ W1 + b1, 0) @ W2 + b2, (X @ W1 + b1) @ W2 + b2, "entry"),
     "1.2": (dict(X=X, V=V, b=b), X @ V.T + b, V @ X.T, "shape"),
@@ -131,6 +154,10 @@ CASES = {  # name: (inputs, right answer, wrong answer, word the wrong message m
     "12.1": ({}, SigmoidRight, SigmoidTwice, "backward"),
     "12.2": (dict(k=4), 2.0, 0.5, "value"),
     "12.3": ({}, ReLUCopy, ReLUInPlace, "in place"),
+    "13.2": ({}, momentum_in_place, momentum_with_temporary, "allocates"),
+    "13.3": ({}, he_float32, he_upcast, "float64"),
+    "13.4": (dict(sizes=(784, 1024, 1024, 10)), 784 * 1024 / (3 * (784 * 1024 + 1024 * 1024 + 1024 * 10)),
+             784 * 1024 / (784 * 1024 + 1024 * 1024 + 1024 * 10), "value"),
 }
 
 
