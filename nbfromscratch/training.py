@@ -26,7 +26,7 @@ from ._fit_inputs import (
     prepare_data,
 )
 
-# _check_gradients is re-exported: chapter 13 shows it as nbf.training._check_gradients.
+# Re-exported: chapter 13 shows nbf.training._StepGuard.step; _check_gradients explains a failed step.
 from ._nonfinite import (  # noqa: F401
     _check_gradients,
     _check_loss,
