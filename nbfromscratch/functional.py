@@ -128,7 +128,7 @@ def leaky_relu_grad(x: ArrayLike, negative_slope: float = 0.01) -> np.ndarray:
 def sigmoid(x: ArrayLike) -> np.ndarray:
     """Logistic sigmoid ``1 / (1 + exp(-x))``, computed without overflow.
 
-    ``exp(-x)`` overflows for ``x < -89`` in float32. With ``e = exp(-|x|)`` (always in
+    ``exp(-x)`` overflows for ``x < -88.72`` in float32. With ``e = exp(-|x|)`` (always in
     ``(0, 1]``) the two algebraically equal forms
     ``sigmoid(x) = 1 / (1 + e)`` for ``x >= 0`` and ``sigmoid(x) = e / (1 + e)`` for ``x < 0``
     never overflow.
@@ -248,7 +248,7 @@ def log_softmax(z: ArrayLike, axis: int = -1) -> np.ndarray:
     Unlike ``np.log(softmax(z))`` it stays finite when a probability underflows to 0
     (e.g. ``log_softmax([0, -1000]) = [0, -1000]``).
 
-    Derived in chapter 3, *Softmax* (``chapters/03_softmax``).
+    Derived in chapter 4, *Losses* (``chapters/04_losses``), equations (4.5)-(4.6).
 
     Parameters
     ----------
@@ -272,7 +272,7 @@ def logsumexp(z: ArrayLike, axis: int = -1, keepdims: bool = False) -> np.ndarra
 
     A slice that is entirely ``-inf`` gives ``-inf`` (not NaN).
 
-    Derived in chapter 3, *Softmax* (``chapters/03_softmax``).
+    Derived in chapter 4, *Losses* (``chapters/04_losses``), equations (4.5)-(4.6).
 
     Parameters
     ----------

@@ -152,7 +152,8 @@ class CrossEntropyLoss(Loss):
     """Softmax cross-entropy from logits: ``-sum_c y_c log softmax(z)_c`` per sample.
 
     Takes logits (no softmax layer before it): the log-softmax inside is stable for any
-    finite logits, and the fused gradient is simply ``(softmax(z) - y) / n``.
+    finite logits, and the fused gradient is ``(softmax(z) - y) / n`` for one-hot or probability
+    targets (in general ``softmax(z) * sum_c y_c - y``, divided by n).
 
     Derived in chapter 4, *Losses* (``chapters/04_losses``).
 
