@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import finite_real, float_input, shown
+from ._validation import check_real, float_input, is_int
 from .exceptions import DTypeError, EmptyInputError, ParameterError, ShapeError
 
 __all__ = [
@@ -372,7 +372,7 @@ def _softmax_input(z: Any, axis: Any, who: str) -> np.ndarray:
             and -z.ndim <= axis < z.ndim and z.shape[axis]:
         return z  # the usual case, decided by attribute compares alone
     z = float_input(z, f"{who}: z" if ":" not in who else who)
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+    if not is_int(axis):
         raise ParameterError(f"{who}: axis must be an int, got {axis!r}")
     if not -z.ndim <= axis < z.ndim:
         raise ShapeError(f"{who}: axis {axis} does not exist for an input of shape {z.shape}")
@@ -385,9 +385,4 @@ def _softmax_input(z: Any, axis: Any, who: str) -> np.ndarray:
 
 def _slope(negative_slope: Any, who: str) -> float:
     """``negative_slope`` as a Python float (a NumPy float64 scalar would upcast float32)."""
-    number = finite_real(negative_slope)
-    if number is None:
-        raise ParameterError(
-            f"{who}: negative_slope must be a finite number, got {shown(negative_slope)}"
-        )
-    return number
+    return check_real(negative_slope, f"{who}: negative_slope")

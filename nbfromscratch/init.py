@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import as_rng, check_float_dtype
-from .exceptions import ShapeError, UnknownNameError
+from ._validation import as_rng, check_float_dtype, is_int, lookup
+from .exceptions import ShapeError
 
 __all__ = [
     "Initializer",
@@ -45,9 +45,7 @@ Initializer = Callable[..., np.ndarray]
 def _fans(shape: tuple[int, ...], who: str) -> tuple[int, int]:
     try:
         shape = tuple(shape)
-        valid = len(shape) == 2 and all(
-            isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 1 for d in shape
-        )
+        valid = len(shape) == 2 and all(is_int(d) and d >= 1 for d in shape)
     except TypeError:  # not a sequence
         valid = False
     if not valid:
@@ -207,30 +205,9 @@ INITIALIZERS: dict[str, Initializer] = {
 
 
 def get_initializer(name: str | Initializer) -> Initializer:
-    """The initialiser called ``name`` (e.g. ``"he_normal"``); a callable is returned unchanged.
+    """The initialiser called ``name`` (a key of ``INITIALIZERS``, case-insensitive, e.g.
+    ``"he_normal"``); a callable is returned unchanged.
 
     Derived in chapter 6, *Building a network* (``chapters/06_building_a_network``).
-
-    Parameters
-    ----------
-    name : str or callable
-        One of ``INITIALIZERS`` (case-insensitive), or an initialiser function.
-
-    Returns
-    -------
-    callable
-        ``f(shape, rng=None, dtype=np.float64, gain=...) -> ndarray``.
-
-    Raises
-    ------
-    UnknownNameError
-        ``name`` is not a known initialiser; the message lists the valid names.
     """
-    if callable(name):
-        return name
-    key = name.lower() if isinstance(name, str) else None
-    if key not in INITIALIZERS:
-        raise UnknownNameError(
-            f"unknown initializer {name!r}; valid names are {', '.join(sorted(INITIALIZERS))}"
-        )
-    return INITIALIZERS[key]
+    return name if callable(name) else lookup(INITIALIZERS, name, "initializer")

@@ -310,7 +310,7 @@ def test_get_optimizer_builds_by_case_insensitive_name():
 
 
 def test_get_optimizer_unknown_name_lists_valid_names():
-    with pytest.raises(UnknownNameError, match="adam.*sgd"):
+    with pytest.raises(UnknownNameError, match="optimizer: unknown name .adamax.; valid names are .sgd.*.adam."):
         get_optimizer("adamax", [Parameter(np.zeros(2))])
 
 
