@@ -17,9 +17,8 @@ scikit-learn by :func:`load_digits`.
 
 from __future__ import annotations
 
-from . import data, functional, gradcheck, init, io, layers, losses, metrics, optim, plotting
+from . import autograd, data, functional, gradcheck, init, io, layers, losses, metrics, optim, plotting
 from . import functional as F
-from . import autograd
 from ._source import show_source
 from .data import (
     Standardizer,

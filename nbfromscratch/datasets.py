@@ -11,10 +11,10 @@ seed, or a ``np.random.Generator`` (used as is, so successive calls continue its
 
 from __future__ import annotations
 
-import numpy as np
-
 import math
 from typing import Any
+
+import numpy as np
 
 from ._validation import as_rng, check_nonnegative, check_positive_int
 from .exceptions import ParameterError

@@ -23,12 +23,6 @@ from nbfromscratch._validation import (
     is_int,
     lookup,
 )
-from nbfromscratch.layers._checks import (
-    check_features,
-    check_grad_output,
-    check_layer_input,
-    check_same_dtype,
-)
 from nbfromscratch.exceptions import (
     ArgumentTypeError,
     DTypeError,
@@ -38,6 +32,12 @@ from nbfromscratch.exceptions import (
     ParameterError,
     ShapeError,
     UnknownNameError,
+)
+from nbfromscratch.layers._checks import (
+    check_features,
+    check_grad_output,
+    check_layer_input,
+    check_same_dtype,
 )
 
 
@@ -206,7 +206,8 @@ def test_lookup_is_case_insensitive_and_lists_valid_names():
     table = {"relu": 1, "leaky_relu": 2}
     assert lookup(table, "ReLU", "activation") == 1
     for bad in ("swish", "", None, 3, ["relu"]):
-        with pytest.raises(UnknownNameError, match=r"^activation: unknown name .*; valid names are 'relu', 'leaky_relu'$"):
+        message = r"^activation: unknown name .*; valid names are 'relu', 'leaky_relu'$"
+        with pytest.raises(UnknownNameError, match=message):
             lookup(table, bad, "activation")
 
 

@@ -101,7 +101,7 @@ class Sequential(Module):
         self._check_layer(layer, len(self.layers))
         if any(m is self for m in layer.modules()):
             raise ArgumentTypeError(
-                f"Sequential.append: the layer contains this Sequential; a network inside "
+                "Sequential.append: the layer contains this Sequential; a network inside "
                 "itself would recurse forever"
             )
         self.layers.append(layer)

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..layers.module import Parameter
 from .._validation import check_nonnegative
+from ..layers.module import Parameter
 from .base import Optimizer, check_betas
 
 __all__ = ["Adam", "AdamW"]

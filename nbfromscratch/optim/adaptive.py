@@ -9,8 +9,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..layers.module import Parameter
 from .._validation import check_nonnegative, check_unit_interval
+from ..layers.module import Parameter
 from .base import Optimizer
 
 __all__ = ["Adagrad", "RMSprop"]

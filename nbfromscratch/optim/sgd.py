@@ -9,9 +9,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from .._validation import check_nonnegative, check_unit_interval
 from ..exceptions import ParameterError
 from ..layers.module import Parameter
-from .._validation import check_nonnegative, check_unit_interval
 from .base import Optimizer
 
 __all__ = ["SGD"]
