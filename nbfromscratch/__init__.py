@@ -3,14 +3,14 @@
 Everything is plain NumPy, batch-first (``X`` has shape ``(n_samples, n_features)``), with
 PyTorch's names for the building blocks and scikit-learn's for the estimators::
 
-    import nbfromscratch as nb
+    import nbfromscratch as nbf
 
-    model = nb.Sequential(nb.Linear(2, 32, rng=0), nb.ReLU(), nb.Linear(32, 2, rng=1))
-    history = nb.fit(model, nb.CrossEntropyLoss(), nb.Adam(model.parameters(), lr=1e-2),
-                     X, y, epochs=30, rng=0)
+    model = nbf.Sequential(nbf.Linear(2, 32, rng=0), nbf.ReLU(), nbf.Linear(32, 2, rng=1))
+    history = nbf.fit(model, nbf.CrossEntropyLoss(), nbf.Adam(model.parameters(), lr=1e-2),
+                      X, y, epochs=30, rng=0)
 
-or simply ``nb.MLPClassifier().fit(X, y)``. The functions of chapters 2-4 live in
-``nb.functional`` (also ``nb.F``). Importing the package imports NumPy only; pandas and
+or simply ``nbf.MLPClassifier().fit(X, y)``. The functions of chapters 2-4 live in
+``nbf.functional`` (also ``nbf.F``). Importing the package imports NumPy only; pandas and
 tqdm are loaded by :func:`fit`, matplotlib/seaborn by the plotting helpers and
 scikit-learn by :func:`load_digits`.
 """
