@@ -273,12 +273,11 @@ def lookup(table: Mapping[str, T], name: Any, what: str) -> T:
     The one lookup of every name table (activations, optimizers, initialisers): an unknown
     name raises :class:`UnknownNameError` naming ``what`` and listing the valid names.
     """
-    key = name.lower() if isinstance(name, str) else None
-    if key not in table:
+    if not isinstance(name, str) or name.lower() not in table:
         raise UnknownNameError(
             f"{what}: unknown name {shown(name)}; valid names are {', '.join(map(repr, table))}"
         )
-    return table[key]
+    return table[name.lower()]
 
 
 def is_int(value: Any) -> bool:
