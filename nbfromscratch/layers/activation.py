@@ -1,9 +1,5 @@
 """Activation layers: ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, Identity.
 
-Derived in chapter 2, *Differentiable functions* (``chapters/02_differentiable_functions``),
-chapter 3, *Softmax* (``chapters/03_softmax``) and chapter 5, *Backpropagation*
-(``chapters/05_backpropagation``).
-
 Each layer is elementwise (Softmax: row-wise), has no parameters, keeps the dtype of its
 input, and saves in ``forward`` exactly what its ``backward`` reads: the input for
 ReLU/LeakyReLU/Softmax, the output for Sigmoid/Tanh (their derivatives are cheapest in

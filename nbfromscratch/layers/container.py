@@ -1,7 +1,4 @@
-"""``Sequential``: layers applied one after the other.
-
-Derived in chapter 6, *Building a network* (``chapters/06_building_a_network``).
-"""
+"""``Sequential``: layers applied one after the other."""
 
 from __future__ import annotations
 

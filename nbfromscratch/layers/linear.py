@@ -1,8 +1,4 @@
-"""The fully connected layer ``Y = X W + b``.
-
-Derived in chapter 5, *Backpropagation* (``chapters/05_backpropagation``) and chapter 6,
-*Building a network* (``chapters/06_building_a_network``).
-"""
+"""The fully connected layer ``Y = X W + b``."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
 """Gradient-descent optimizers: SGD (with momentum), Adagrad, RMSprop, Adam and AdamW.
 
-Derived in chapter 7, *Optimizers* (``chapters/07_optimizers``).
-
 Every update rule is exactly the pseudo-code of the PyTorch ``torch.optim`` documentation,
 so a model trained here and one trained with PyTorch from the same weights follow the same
 path (up to floating-point rounding).

@@ -1,7 +1,4 @@
-"""Adam and AdamW (decoupled weight decay), exactly as in ``torch.optim``.
-
-Derived in chapter 7, *Optimizers* (``chapters/07_optimizers``).
-"""
+"""Adam and AdamW (decoupled weight decay), exactly as in ``torch.optim``."""
 
 from __future__ import annotations
 

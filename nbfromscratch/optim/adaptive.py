@@ -1,7 +1,4 @@
-"""Per-coordinate step sizes: Adagrad and RMSprop, exactly as in ``torch.optim``.
-
-Derived in chapter 7, *Optimizers* (``chapters/07_optimizers``).
-"""
+"""Per-coordinate step sizes: Adagrad and RMSprop, exactly as in ``torch.optim``."""
 
 from __future__ import annotations
 

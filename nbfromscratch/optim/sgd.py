@@ -1,7 +1,4 @@
-"""Stochastic gradient descent with (Nesterov) momentum, exactly as ``torch.optim.SGD``.
-
-Derived in chapter 7, *Optimizers* (``chapters/07_optimizers``).
-"""
+"""Stochastic gradient descent with (Nesterov) momentum, exactly as ``torch.optim.SGD``."""
 
 from __future__ import annotations
 
