@@ -212,6 +212,10 @@ HYPERPARAMETERS = {
 ALL = [(cls, HYPERPARAMETERS.get(name, {"lr": 0.1})) for name, cls in _OPTIMIZERS.items()]
 
 
+def test_the_hyperparameter_table_names_only_known_optimizers():
+    assert set(HYPERPARAMETERS) <= set(_OPTIMIZERS)
+
+
 def test_every_optimizer_is_checked_against_its_documented_update_rule():
     # CASES holds an independent reference implementation per optimizer; a new optimizer
     # needs one too.

@@ -19,6 +19,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from conftest import LAYER_FACTORIES
 
 import nbfromscratch as nbf
 from nbfromscratch import init, layers, losses
@@ -111,6 +112,11 @@ def test_every_activation_is_reachable_by_name_and_registered():
 
 def test_every_public_layer_is_registered():
     assert unregistered_layers() == []
+
+
+def test_the_test_factories_name_only_registered_layers():
+    # A renamed or removed layer must not leave a factory behind that nothing uses.
+    assert set(LAYER_FACTORIES) <= set(LAYER_REGISTRY)
 
 
 @pytest.mark.parametrize("name", sorted(_ACTIVATIONS))
