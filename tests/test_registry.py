@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import LAYER_FACTORIES
 
@@ -131,6 +132,14 @@ def test_get_optimizer_builds_every_name(name):
     opt = nbf.get_optimizer(name.upper(), [nbf.Parameter([1.0])], lr=0.1)
     assert type(opt) is _OPTIMIZERS[name]
     assert isinstance(opt, Optimizer)
+
+
+@pytest.mark.parametrize("name", sorted(_OPTIMIZERS))
+def test_every_optimizer_is_an_estimator_solver(name):
+    # The estimators' solver= reaches every optimizer of the table (the review's Lion failed here).
+    X = np.linspace(-1, 1, 20)[:, None]
+    model = nbf.MLPRegressor((3,), solver=name, max_iter=2, random_state=0).fit(X, X[:, 0])
+    assert model.n_iter_ == 2 and np.isfinite(model.loss_)
 
 
 @pytest.mark.parametrize("name", sorted(init.INITIALIZERS))
