@@ -18,6 +18,7 @@ from nbfromscratch.exceptions import (
     UnknownNameError,
 )
 from nbfromscratch.gradcheck import numerical_gradient
+from nbfromscratch.io import load, save
 from nbfromscratch.layers import (
     Dropout,
     Identity,
@@ -450,6 +451,15 @@ def test_config_round_trip_through_json(layer):
     assert [(n, p.shape, p.dtype) for n, p in rebuilt.named_parameters()] == [
         (n, p.shape, p.dtype) for n, p in layer.named_parameters()
     ]
+
+
+@pytest.mark.parametrize("name", LAYER_NAMES)
+def test_every_registered_layer_survives_save_and_load(name, tmp_path):
+    layer = make_layer(name).eval()  # eval: Dropout is the identity, so outputs can be compared
+    loaded = load(save(layer, tmp_path / "layer.npz")).eval()
+    assert type(loaded) is type(layer) and loaded.get_config() == layer.get_config()
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    np.testing.assert_array_equal(loaded(x), layer(x))
 
 
 def test_linear_config_content():
