@@ -697,8 +697,10 @@ def run(args: argparse.Namespace) -> int:
                     results[name].peak_mb = peak_memory_mb(CONTENDERS[name], case, X, y, weights)
             all_results.update({(case.name, name): r for name, r in results.items()})
 
-            torch_sps = results["pytorch"].samples_per_s(results["pytorch"].median) if "pytorch" in results else float("nan")
-            print(f"== {case.name}: {case.n_samples} samples, {'-'.join(map(str, case.sizes))}, batch {case.batch_size}, {case.threads or args.threads} thread(s), "
+            torch_sps = (results["pytorch"].samples_per_s(results["pytorch"].median)
+                         if "pytorch" in results else float("nan"))
+            print(f"== {case.name}: {case.n_samples} samples, {'-'.join(map(str, case.sizes))}, "
+                  f"batch {case.batch_size}, {case.threads or args.threads} thread(s), "
                   f"{args.repeats} repeats, load average {max(loads):.2f} at most")
             if disturbed_runs:
                 print(f"   note: {disturbed_runs} run(s) were disturbed by other processes and measured again")

@@ -3,24 +3,24 @@
 Everything is plain NumPy, batch-first (``X`` has shape ``(n_samples, n_features)``), with
 PyTorch's names for the building blocks and scikit-learn's for the estimators::
 
-    import nbfromscratch as nb
+    import nbfromscratch as nbf
 
-    model = nb.Sequential(nb.Linear(2, 32, rng=0), nb.ReLU(), nb.Linear(32, 2, rng=1))
-    history = nb.fit(model, nb.CrossEntropyLoss(), nb.Adam(model.parameters(), lr=1e-2),
-                     X, y, epochs=30, rng=0)
+    model = nbf.Sequential(nbf.Linear(2, 32, rng=0), nbf.ReLU(), nbf.Linear(32, 2, rng=1))
+    history = nbf.fit(model, nbf.CrossEntropyLoss(), nbf.Adam(model.parameters(), lr=1e-2),
+                      X, y, epochs=30, rng=0)
 
-or simply ``nb.MLPClassifier().fit(X, y)``. The functions of chapters 2-4 live in
-``nb.functional`` (also ``nb.F``). Importing the package imports NumPy only; pandas and
+or simply ``nbf.MLPClassifier().fit(X, y)``. The functions of chapters 2-4 live in
+``nbf.functional`` (also ``nbf.F``). Importing the package imports NumPy only; pandas and
 tqdm are loaded by :func:`fit`, matplotlib/seaborn by the plotting helpers and
 scikit-learn by :func:`load_digits`.
 """
 
 from __future__ import annotations
 
-from . import callbacks, data, functional, gradcheck, init, io, layers, losses, metrics, optim, plotting
+from . import autograd, callbacks, data, functional, gradcheck, init, io, layers, losses, metrics, optim, plotting
 from . import functional as F
-from . import autograd
 from ._source import show_source
+from .callbacks import Callback, EarlyStopping, LambdaCallback, Plateau
 from .data import (
     Standardizer,
     iterate_minibatches,
@@ -89,7 +89,6 @@ from .plotting import (
     plot_regression,
     use_book_style,
 )
-from .callbacks import Callback, EarlyStopping, LambdaCallback, Plateau
 from .training import evaluate, fit, predict
 
 __version__ = "0.1.0"
@@ -143,6 +142,7 @@ __all__ = [
     "LinearLR",
     "OneCycleLR",
     # training and estimators
+    "callbacks",
     "Callback",
     "EarlyStopping",
     "LambdaCallback",

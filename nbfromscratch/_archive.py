@@ -108,9 +108,10 @@ def read_archive(
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """``(header, arrays)`` of the file at ``path``, or WeightsFileError.
 
-    ``limit`` caps the total size of the arrays (bytes). ``expected(header)`` returns ``{member: {"shape": [...], "dtype": name}}`` for every
-    array the header says the file holds (and raises WeightsFileError if the header is
-    malformed); nothing else may be in the file.
+    ``limit`` caps the total size of the arrays (bytes). ``expected(header)`` returns
+    ``{member: {"shape": [...], "dtype": name}}`` for every array the header says the file
+    holds (and raises WeightsFileError if the header is malformed); nothing else may be in
+    the file.
     """
     with open(path, "rb") as f:  # a missing file is FileNotFoundError, not a damaged file
         if f.read(4) not in (b"PK\x03\x04", b"PK\x05\x06"):
@@ -254,7 +255,7 @@ def parse_header(path: Any, raw: np.ndarray) -> dict[str, Any]:
     except (UnicodeDecodeError, ValueError, RecursionError) as err:
         raise _damaged(path, f"damaged header ({err})") from None
     if not isinstance(header, dict):
-        raise _damaged(path, f"the header is not a JSON object")
+        raise _damaged(path, "the header is not a JSON object")
     return header
 
 

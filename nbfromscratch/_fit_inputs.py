@@ -23,7 +23,9 @@ from ._validation import (
     check_finite,
     check_nonnegative,
     check_not_empty,
+    check_positive_int,
     check_same_length,
+    is_int,
 )
 from .callbacks import Callback, as_callbacks
 from .exceptions import (
@@ -110,19 +112,13 @@ def model_dtype(model: Module, who: str = "fit") -> np.dtype:
     return np.dtype(dtype)
 
 
-def _is_positive_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and bool(value >= 1)
-
-
 def check_options(
     epochs: int, batch_size: int, early_stopping: int | None, validation: Any, min_delta: float
 ) -> None:
-    if not _is_positive_int(epochs):
-        raise ParameterError(f"fit: epochs must be a positive int, got {epochs!r}")
-    if not _is_positive_int(batch_size):
-        raise ParameterError(f"fit: batch_size must be a positive int, got {batch_size!r}")
+    check_positive_int(epochs, "fit: epochs")
+    check_positive_int(batch_size, "fit: batch_size")
     if early_stopping is not None:
-        if not _is_positive_int(early_stopping):
+        if not is_int(early_stopping) or early_stopping < 1:
             raise ParameterError(
                 f"fit: early_stopping is the patience in epochs (a positive int), got {early_stopping!r}"
             )

@@ -13,7 +13,7 @@ import numpy as np
 from ._validation import as_array, check_positive_int
 from .exceptions import LabelError, ShapeError
 
-__all__ = ["check_labels", "infer_n_classes", "MAX_INFERRED_CLASSES"]
+__all__ = ["check_labels", "infer_n_classes"]
 
 
 def check_labels(y: Any, n_classes: int | None = None, name: str = "y") -> np.ndarray:

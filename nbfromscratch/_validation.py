@@ -4,7 +4,8 @@
   compare attributes (``type``, ``ndim``, ``dtype``) before they touch any data;
 * **data checks**, run once at a ``fit()`` / estimator boundary: conversion to float,
   finiteness, emptiness, equal lengths;
-* **argument checks**: choices from a list, positive ints, random generators.
+* **argument checks**: choices from a list, names from a table (:func:`lookup`), positive ints,
+  real numbers in a range, random generators.
 
 The hot-path checks of a layer's ``forward``/``backward`` live in
 :mod:`nbfromscratch.layers._checks`, the label checks in :mod:`nbfromscratch._labels`.
@@ -18,9 +19,9 @@ return something return the (possibly converted) array so callers can write
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -28,6 +29,7 @@ from .exceptions import (
     ArgumentTypeError,
     DTypeError,
     EmptyInputError,
+    NBFSError,
     NonFiniteError,
     ParameterError,
     ShapeError,
@@ -37,10 +39,12 @@ from .exceptions import (
 __all__ = [
     "describe", "as_array", "check_array", "float_width_message", "float_input", "as_float",
     "check_finite", "check_not_empty", "check_same_length", "check_choice",
-    "finite_real", "shown", "check_nonnegative", "check_positive", "check_unit_interval",
-    "check_positive_int",
+    "lookup", "is_int", "finite_real", "shown", "check_real", "check_nonnegative", "check_positive",
+    "check_unit_interval", "check_positive_int",
     "reported_as", "check_float_dtype", "as_rng",
 ]
+
+T = TypeVar("T")
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _KIND_NAMES = {"f": "floating-point", "i": "signed integer", "u": "unsigned integer", "b": "boolean"}
@@ -263,6 +267,24 @@ def check_choice(value: Any, choices: Iterable[str], name: str) -> str:
     return value
 
 
+def lookup(table: Mapping[str, T], name: Any, what: str) -> T:
+    """``table[name]``, the name case-insensitive (``"ReLU"`` finds ``"relu"``).
+
+    The one lookup of every name table (activations, optimizers, initialisers): an unknown
+    name raises :class:`UnknownNameError` naming ``what`` and listing the valid names.
+    """
+    if not isinstance(name, str) or name.lower() not in table:
+        raise UnknownNameError(
+            f"{what}: unknown name {shown(name)}; valid names are {', '.join(map(repr, table))}"
+        )
+    return table[name.lower()]
+
+
+def is_int(value: Any) -> bool:
+    """Whether ``value`` is a Python or NumPy integer; ``True``/``False`` are not numbers here."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
 def finite_real(value: Any) -> float | None:
     """``value`` as a finite Python float, or ``None`` if it is not one (a bool, a string, a
     complex, NaN, inf, an int too large for a float)."""
@@ -279,6 +301,14 @@ def shown(value: Any) -> str:
     """``repr(value)`` for a message, cut short (a 400-digit int would drown it)."""
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_real(value: Any, name: str) -> float:
+    """``value`` as a Python float if it is a finite real number, else :class:`ParameterError`."""
+    number = finite_real(value)
+    if number is None:
+        raise ParameterError(f"{name} must be a finite number, got {shown(value)}")
+    return number
 
 
 def check_nonnegative(value: Any, name: str) -> float:
@@ -310,10 +340,11 @@ def check_unit_interval(value: Any, name: str, include_one: bool = False) -> flo
     return number
 
 
-def check_positive_int(value: Any, name: str) -> int:
-    """``value`` as an int if it is a positive integer (not a bool), else :class:`ParameterError`."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ParameterError(f"{name} must be a positive int, got {shown(value)}")
+def check_positive_int(value: Any, name: str, error: type[NBFSError] = ParameterError) -> int:
+    """``value`` as an int if it is a positive integer (not a bool), else ``error`` (a layer
+    size raises :class:`ShapeError`)."""
+    if not is_int(value) or value < 1:
+        raise error(f"{name} must be a positive int, got {shown(value)}")
     return int(value)
 
 
@@ -325,7 +356,7 @@ def as_rng(rng: Any, name: str = "rng") -> np.random.Generator:
     """
     if isinstance(rng, np.random.Generator):
         return rng
-    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
+    if rng is None or is_int(rng):
         if rng is not None and rng < 0:
             raise ParameterError(f"{name}: a seed must be >= 0, got {rng}")
         return np.random.default_rng(rng)

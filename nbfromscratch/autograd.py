@@ -1,7 +1,5 @@
 """Reverse-mode automatic differentiation on NumPy arrays: a graph that writes its own backward.
 
-Derived in chapter 14, *Automatic differentiation* (``chapters/14_automatic_differentiation``).
-
 Every operation on a :class:`Tensor` computes its value with NumPy and records, in the new
 tensor, its parents and its vector-Jacobian product (VJP): a function taking ``G = dL/d(out)``
 and returning ``dL/d(parent)`` for each parent. :meth:`Tensor.backward` visits the recorded

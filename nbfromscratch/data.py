@@ -27,6 +27,7 @@ from ._validation import (
     check_not_empty,
     check_positive_int,
     check_same_length,
+    is_int,
 )
 from .datasets import load_digits, make_moons, make_sinc
 from .exceptions import DTypeError, NonFiniteError, NotFittedError, ParameterError, ShapeError
@@ -152,7 +153,7 @@ def train_test_split(
 
 
 def _test_count(test_size: float | int, n: int) -> int:
-    if isinstance(test_size, (int, np.integer)) and not isinstance(test_size, bool):
+    if is_int(test_size):
         n_test = int(test_size)
     elif isinstance(test_size, (float, np.floating)) and 0.0 < test_size < 1.0:
         n_test = math.ceil(test_size * n)

@@ -1,11 +1,9 @@
 """Activation functions, their derivatives, and the softmax family, as plain functions.
 
-Derived in chapter 2, *Differentiable functions* (``chapters/02_differentiable_functions``)
-and chapter 3, *Softmax* (``chapters/03_softmax``).
+Conventions (each function's docstring says only what differs):
 
-Conventions:
-
-* every function preserves the floating dtype of its input (float32 in, float32 out);
+* an input ``x`` (or logits ``z``) is an array of any shape; the output has the same shape
+  and the same floating dtype (float32 in, float32 out);
 * a derivative function ``f_grad(x)`` takes the **input** ``x`` of ``f`` and returns
   ``f'(x)`` elementwise, so ``dL/dx = grad_output * f_grad(x)``;
 * for every finite input, no overflow and no ``RuntimeWarning``: ``exp`` is only ever
@@ -24,7 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import finite_real, float_input, shown
+from ._validation import check_real, float_input, is_int
 from .exceptions import DTypeError, EmptyInputError, ParameterError, ShapeError
 
 __all__ = [
@@ -49,14 +47,6 @@ def relu(x: ArrayLike) -> np.ndarray:
     """Rectified linear unit ``max(x, 0)``, elementwise.
 
     Derived in chapter 2, *Differentiable functions* (``chapters/02_differentiable_functions``).
-
-    Parameters
-    ----------
-    x : ndarray, any shape
-
-    Returns
-    -------
-    ndarray, same shape and dtype as ``x``
     """
     x = float_input(x, "relu: x")
     return np.maximum(x, 0)
@@ -69,15 +59,6 @@ def relu_grad(x: ArrayLike) -> np.ndarray:
     exactly at 0 passes no gradient.
 
     Derived in chapter 2, *Differentiable functions* (``chapters/02_differentiable_functions``).
-
-    Parameters
-    ----------
-    x : ndarray, any shape
-        The input of ReLU (not its output).
-
-    Returns
-    -------
-    ndarray, same shape and dtype as ``x``
     """
     x = float_input(x, "relu_grad: x")
     # ReLU'(x) = 1[x > 0], and 0 at the kink   (2.4)
@@ -88,16 +69,6 @@ def leaky_relu(x: ArrayLike, negative_slope: float = 0.01) -> np.ndarray:
     """Leaky ReLU: ``x`` where ``x > 0``, else ``negative_slope * x``.
 
     Derived in chapter 2, *Differentiable functions* (``chapters/02_differentiable_functions``).
-
-    Parameters
-    ----------
-    x : ndarray, any shape
-    negative_slope : float
-        Slope for negative inputs.
-
-    Returns
-    -------
-    ndarray, same shape and dtype as ``x``
     """
     x = float_input(x, "leaky_relu: x")
     return np.where(x > 0, x, x * _slope(negative_slope, "leaky_relu"))
@@ -109,16 +80,6 @@ def leaky_relu_grad(x: ArrayLike, negative_slope: float = 0.01) -> np.ndarray:
     At ``x == 0`` we use ``negative_slope`` (the same convention as :func:`relu_grad`).
 
     Derived in chapter 2, *Differentiable functions* (``chapters/02_differentiable_functions``).
-
-    Parameters
-    ----------
-    x : ndarray, any shape
-        The input of the activation.
-    negative_slope : float
-
-    Returns
-    -------
-    ndarray, same shape and dtype as ``x``
     """
     x = float_input(x, "leaky_relu_grad: x")
     one, slope = x.dtype.type(1), x.dtype.type(_slope(negative_slope, "leaky_relu_grad"))
@@ -134,14 +95,6 @@ def sigmoid(x: ArrayLike) -> np.ndarray:
     never overflow.
 
     Derived in chapter 2, *Differentiable functions* (``chapters/02_differentiable_functions``).
-
-    Parameters
-    ----------
-    x : ndarray, any shape
-
-    Returns
-    -------
-    ndarray, same shape and dtype as ``x``, values in ``[0, 1]``
     """
     x = float_input(x, "sigmoid: x")
     if x.ndim == 0:  # ufuncs return a scalar for 0-d input, which out= cannot write into
@@ -159,15 +112,6 @@ def sigmoid_grad(x: ArrayLike) -> np.ndarray:
     """Derivative of :func:`sigmoid` at the input ``x``: ``sigmoid(x) * (1 - sigmoid(x))``.
 
     Derived in chapter 2, *Differentiable functions* (``chapters/02_differentiable_functions``).
-
-    Parameters
-    ----------
-    x : ndarray, any shape
-        The input of the sigmoid.
-
-    Returns
-    -------
-    ndarray, same shape and dtype as ``x``
     """
     # sigma'(x) = sigma(x) (1 - sigma(x))   (2.7)
     s = sigmoid(x)
@@ -178,14 +122,6 @@ def tanh(x: ArrayLike) -> np.ndarray:
     """Hyperbolic tangent, elementwise (NumPy's, which is already stable).
 
     Derived in chapter 2, *Differentiable functions* (``chapters/02_differentiable_functions``).
-
-    Parameters
-    ----------
-    x : ndarray, any shape
-
-    Returns
-    -------
-    ndarray, same shape and dtype as ``x``, values in ``[-1, 1]``
     """
     return np.tanh(float_input(x, "tanh: x"))
 
@@ -194,15 +130,6 @@ def tanh_grad(x: ArrayLike) -> np.ndarray:
     """Derivative of :func:`tanh` at the input ``x``: ``1 - tanh(x)**2``.
 
     Derived in chapter 2, *Differentiable functions* (``chapters/02_differentiable_functions``).
-
-    Parameters
-    ----------
-    x : ndarray, any shape
-        The input of tanh.
-
-    Returns
-    -------
-    ndarray, same shape and dtype as ``x``
     """
     t = np.tanh(float_input(x, "tanh_grad: x"))
     return 1 - t * t
@@ -220,18 +147,9 @@ def softmax(z: ArrayLike, axis: int = -1) -> np.ndarray:
     every exponent ``<= 0``, so ``exp`` cannot overflow and the largest term is exactly 1
     (the sum cannot underflow to 0).
 
+    ``axis`` is the axis that sums to 1.
+
     Derived in chapter 3, *Softmax* (``chapters/03_softmax``).
-
-    Parameters
-    ----------
-    z : ndarray, shape (n, m) (or any shape)
-        Logits.
-    axis : int
-        The axis that sums to 1.
-
-    Returns
-    -------
-    ndarray, same shape and dtype as ``z``
     """
     z = _softmax_input(z, axis, "softmax")
     # softmax(z) = softmax(z - max_j z_j)   (3.2): every exponent is <= 0
@@ -249,16 +167,6 @@ def log_softmax(z: ArrayLike, axis: int = -1) -> np.ndarray:
     (e.g. ``log_softmax([0, -1000]) = [0, -1000]``).
 
     Derived in chapter 4, *Losses* (``chapters/04_losses``), equations (4.5)-(4.6).
-
-    Parameters
-    ----------
-    z : ndarray, shape (n, m) (or any shape)
-        Logits.
-    axis : int
-
-    Returns
-    -------
-    ndarray, same shape and dtype as ``z``
     """
     z = _softmax_input(z, axis, "log_softmax")
     with np.errstate(over="ignore"):  # z - max beyond the float range is -inf, log(0) exactly
@@ -272,18 +180,9 @@ def logsumexp(z: ArrayLike, axis: int = -1, keepdims: bool = False) -> np.ndarra
 
     A slice that is entirely ``-inf`` gives ``-inf`` (not NaN).
 
+    The output drops ``axis`` (keeps it with size 1 with ``keepdims``).
+
     Derived in chapter 4, *Losses* (``chapters/04_losses``), equations (4.5)-(4.6).
-
-    Parameters
-    ----------
-    z : ndarray, shape (n, m) (or any shape)
-    axis : int
-    keepdims : bool
-        Keep the reduced axis with size 1.
-
-    Returns
-    -------
-    ndarray, shape (n,) (or (n, 1) with ``keepdims``), dtype of ``z``
     """
     z = _softmax_input(z, axis, "logsumexp")
     m = z.max(axis=axis, keepdims=True)
@@ -303,17 +202,10 @@ def softmax_jacobian(z: ArrayLike) -> np.ndarray:
     Built explicitly for teaching (chapter 3); the backward pass itself should use
     :func:`softmax_vjp`, which costs O(m) per row instead of O(m^2).
 
+    ``z`` of shape (n, m) gives (n, m, m), with ``J[k, i, j] = ds_i/dz_j = s_i (delta_ij - s_j)``
+    for row ``k`` (softmax along the last axis).
+
     Derived in chapter 3, *Softmax* (``chapters/03_softmax``).
-
-    Parameters
-    ----------
-    z : ndarray, shape (n, m) or (m,)
-        Logits (softmax is taken along the last axis).
-
-    Returns
-    -------
-    ndarray, shape (n, m, m) (or (m, m) for 1-D ``z``), dtype of ``z``
-        ``J[k, i, j] = ds_i/dz_j`` for row ``k``: ``s_i (delta_ij - s_j)``.
     """
     s = softmax(z, axis=-1)
     entries = s.size * s.shape[-1]
@@ -335,19 +227,9 @@ def softmax_vjp(s: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
 
     With ``J = diag(s) - s s^T`` (symmetric), ``g^T J = s * (g - (g . s))`` row by row.
 
+    ``s`` is the softmax **output** and ``grad_output`` is ``dL/ds``, both of shape (n, m).
+
     Derived in chapter 3, *Softmax* (``chapters/03_softmax``).
-
-    Parameters
-    ----------
-    s : ndarray, shape (n, m)
-        The softmax **output** (probabilities).
-    grad_output : ndarray, shape (n, m)
-        ``dL/ds``.
-
-    Returns
-    -------
-    ndarray, shape (n, m), dtype of ``s``
-        ``dL/dz``.
     """
     s = _softmax_input(s, -1, "softmax_vjp: s")
     grad_output = float_input(grad_output, "softmax_vjp: grad_output")
@@ -372,7 +254,7 @@ def _softmax_input(z: Any, axis: Any, who: str) -> np.ndarray:
             and -z.ndim <= axis < z.ndim and z.shape[axis]:
         return z  # the usual case, decided by attribute compares alone
     z = float_input(z, f"{who}: z" if ":" not in who else who)
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+    if not is_int(axis):
         raise ParameterError(f"{who}: axis must be an int, got {axis!r}")
     if not -z.ndim <= axis < z.ndim:
         raise ShapeError(f"{who}: axis {axis} does not exist for an input of shape {z.shape}")
@@ -385,9 +267,4 @@ def _softmax_input(z: Any, axis: Any, who: str) -> np.ndarray:
 
 def _slope(negative_slope: Any, who: str) -> float:
     """``negative_slope`` as a Python float (a NumPy float64 scalar would upcast float32)."""
-    number = finite_real(negative_slope)
-    if number is None:
-        raise ParameterError(
-            f"{who}: negative_slope must be a finite number, got {shown(negative_slope)}"
-        )
-    return number
+    return check_real(negative_slope, f"{who}: negative_slope")

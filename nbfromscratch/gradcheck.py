@@ -1,7 +1,5 @@
 """Gradient checking: compare a backward pass with central finite differences.
 
-Derived in chapter 12, *Debugging backprop* (``chapters/12_debugging_backprop``).
-
 For a scalar function ``f``, the central difference
 ``(f(x + eps e_i) - f(x - eps e_i)) / (2 eps)`` has error ``O(eps^2)``; in float64 with
 ``eps = 1e-6`` it agrees with a correct analytic gradient to about 1e-9 relative error,

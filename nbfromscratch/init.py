@@ -1,19 +1,19 @@
 """Weight initialisers: where the first weights of a layer come from.
 
-Derived in chapter 6, *Building a network* (``chapters/06_building_a_network``).
-
 Every initialiser has the signature
 
     ``f(shape=(fan_in, fan_out), rng=None, dtype=np.float64, gain=...) -> ndarray``
 
-and keeps the variance of activations roughly constant from layer to layer:
+returns an array of that shape and dtype (float32 or float64), and keeps the variance of
+activations roughly constant from layer to layer:
 
 * Xavier/Glorot (for tanh/sigmoid): ``Var(W) = gain^2 * 2 / (fan_in + fan_out)``;
 * Kaiming/He (for ReLU): ``Var(W) = gain^2 / fan_in`` with ``gain = sqrt(2)`` by default.
 
 A uniform distribution on ``[-a, a]`` has variance ``a^2 / 3``, which gives the bounds
-``a = sqrt(3 * Var)``. Samples are drawn directly in ``dtype`` (no float64 detour for
-float32 weights). ``rng`` is a ``np.random.Generator``, an int seed, or ``None``.
+``a = sqrt(3 * Var)``. ``gain`` is 1 for tanh/sigmoid/linear layers. Samples are drawn
+directly in ``dtype`` (no float64 detour for float32 weights). ``rng`` is a
+``np.random.Generator``, an int seed, or ``None``.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import as_rng, check_float_dtype
-from .exceptions import ShapeError, UnknownNameError
+from ._validation import as_rng, check_float_dtype, is_int, lookup
+from .exceptions import ShapeError
 
 __all__ = [
     "Initializer",
@@ -45,9 +45,7 @@ Initializer = Callable[..., np.ndarray]
 def _fans(shape: tuple[int, ...], who: str) -> tuple[int, int]:
     try:
         shape = tuple(shape)
-        valid = len(shape) == 2 and all(
-            isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 1 for d in shape
-        )
+        valid = len(shape) == 2 and all(is_int(d) and d >= 1 for d in shape)
     except TypeError:  # not a sequence
         valid = False
     if not valid:
@@ -79,19 +77,10 @@ def zeros_(
 ) -> np.ndarray:
     """All zeros (biases; or weights, to show in chapter 6 why symmetry must be broken).
 
+    ``shape`` may be any shape; ``rng`` and ``gain`` are ignored (accepted so every
+    initialiser has the same signature).
+
     Derived in chapter 6, *Building a network* (``chapters/06_building_a_network``).
-
-    Parameters
-    ----------
-    shape : tuple of int
-        Any shape, e.g. ``(fan_in, fan_out)``.
-    rng, gain
-        Ignored; accepted so every initialiser has the same signature.
-    dtype : float32 or float64
-
-    Returns
-    -------
-    ndarray, shape ``shape``
     """
     return np.zeros(tuple(shape), dtype=_float_dtype(dtype, "zeros_"))
 
@@ -102,18 +91,6 @@ def xavier_uniform(
     """Glorot/Xavier uniform: ``U(-a, a)`` with ``a = gain * sqrt(6 / (fan_in + fan_out))``.
 
     Derived in chapter 6, *Building a network* (``chapters/06_building_a_network``).
-
-    Parameters
-    ----------
-    shape : (fan_in, fan_out)
-    rng : np.random.Generator, int or None
-    dtype : float32 or float64
-    gain : float
-        Scale factor (1 for tanh/sigmoid/linear).
-
-    Returns
-    -------
-    ndarray, shape (fan_in, fan_out)
     """
     fan_in, fan_out = _fans(shape, "xavier_uniform")
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
@@ -126,17 +103,6 @@ def xavier_normal(
     """Glorot/Xavier normal: ``N(0, std^2)`` with ``std = gain * sqrt(2 / (fan_in + fan_out))``.
 
     Derived in chapter 6, *Building a network* (``chapters/06_building_a_network``).
-
-    Parameters
-    ----------
-    shape : (fan_in, fan_out)
-    rng : np.random.Generator, int or None
-    dtype : float32 or float64
-    gain : float
-
-    Returns
-    -------
-    ndarray, shape (fan_in, fan_out)
     """
     fan_in, fan_out = _fans(shape, "xavier_normal")
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
@@ -151,17 +117,6 @@ def kaiming_uniform(
     The default ``gain = sqrt(2)`` compensates for ReLU zeroing half of its inputs.
 
     Derived in chapter 6, *Building a network* (``chapters/06_building_a_network``).
-
-    Parameters
-    ----------
-    shape : (fan_in, fan_out)
-    rng : np.random.Generator, int or None
-    dtype : float32 or float64
-    gain : float
-
-    Returns
-    -------
-    ndarray, shape (fan_in, fan_out)
     """
     fan_in, fan_out = _fans(shape, "kaiming_uniform")
     bound = gain * math.sqrt(3.0 / fan_in)
@@ -174,18 +129,6 @@ def kaiming_normal(
     """Kaiming/He normal: ``N(0, std^2)`` with ``std = gain / sqrt(fan_in)``.
 
     Derived in chapter 6, *Building a network* (``chapters/06_building_a_network``).
-
-    Parameters
-    ----------
-    shape : (fan_in, fan_out)
-    rng : np.random.Generator, int or None
-    dtype : float32 or float64
-    gain : float
-        ``sqrt(2)`` for ReLU.
-
-    Returns
-    -------
-    ndarray, shape (fan_in, fan_out)
     """
     fan_in, fan_out = _fans(shape, "kaiming_normal")
     std = gain / math.sqrt(fan_in)
@@ -207,30 +150,9 @@ INITIALIZERS: dict[str, Initializer] = {
 
 
 def get_initializer(name: str | Initializer) -> Initializer:
-    """The initialiser called ``name`` (e.g. ``"he_normal"``); a callable is returned unchanged.
+    """The initialiser called ``name`` (a key of ``INITIALIZERS``, case-insensitive, e.g.
+    ``"he_normal"``); a callable is returned unchanged.
 
     Derived in chapter 6, *Building a network* (``chapters/06_building_a_network``).
-
-    Parameters
-    ----------
-    name : str or callable
-        One of ``INITIALIZERS`` (case-insensitive), or an initialiser function.
-
-    Returns
-    -------
-    callable
-        ``f(shape, rng=None, dtype=np.float64, gain=...) -> ndarray``.
-
-    Raises
-    ------
-    UnknownNameError
-        ``name`` is not a known initialiser; the message lists the valid names.
     """
-    if callable(name):
-        return name
-    key = name.lower() if isinstance(name, str) else None
-    if key not in INITIALIZERS:
-        raise UnknownNameError(
-            f"unknown initializer {name!r}; valid names are {', '.join(sorted(INITIALIZERS))}"
-        )
-    return INITIALIZERS[key]
+    return name if callable(name) else lookup(INITIALIZERS, name, "initializer")

@@ -34,9 +34,9 @@ import numpy as np
 
 from . import _archive
 from ._archive import META_KEY, read_archive, write_archive
-from .exceptions import ArgumentTypeError, NBFSError, NonFiniteError, WeightsFileError
 from ._sharing import load_shared_state, relink, sharing, unique_parameters
 from ._training_state import OPT_PREFIX, jsonable, optimizer_to_json, training_state
+from .exceptions import ArgumentTypeError, NBFSError, NonFiniteError, WeightsFileError
 from .layers.module import Module
 from .layers.registry import layer_from_config
 from .optim.base import Optimizer

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import functional as F
 from .data import train_test_split
-from .gradcheck import numerical_gradient, relative_error
+from .gradcheck import numerical_gradient
 from .layers.module import Parameter
 from .optim import SGD, Adam
 
@@ -69,7 +69,9 @@ def _call(fn: Any, *args: Any) -> tuple[bool, Any]:
         return False, f"calling it raised {type(err).__name__}: {err}"
 
 
-def _gradient_function(answer: Any, inputs: tuple, f: Callable[[np.ndarray], float], of: int, what: str) -> tuple[bool, str]:
+def _gradient_function(
+    answer: Any, inputs: tuple, f: Callable[[np.ndarray], float], of: int, what: str
+) -> tuple[bool, str]:
     ok, value = _call(answer, *inputs)
     if not ok:
         return False, value

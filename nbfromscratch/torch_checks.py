@@ -1,7 +1,5 @@
 """The checks behind :data:`nbfromscratch.torch_parity.CASES`: one computation, in both libraries.
 
-Derived in chapter 15, *From nbfromscratch to PyTorch* (``chapters/15_to_pytorch``).
-
 Each check takes a case's ``args`` and a dtype, runs the same computation with this package and
 with PyTorch, and returns ``{"max_abs_diff": ...}`` (the training check also the per-step
 losses). PyTorch is imported when a check runs, never when this module is imported.

@@ -1,7 +1,5 @@
 """nbfromscratch next to PyTorch: the cases that show both compute the same thing, and the table.
 
-Derived in chapter 15, *From nbfromscratch to PyTorch* (``chapters/15_to_pytorch``).
-
 :data:`CASES` is the single list behind three things: the parity tests
 (``tests/test_torch_parity.py``), the recorded results (``chapters/data/torch_parity.json``,
 written by ``make torch-parity``) and the mapping table of chapter 15. Each case names a piece

@@ -201,7 +201,8 @@ def _tqdm() -> Any:
 
 def _train_epoch(
     model: Module, loss_fn: Loss, optimizer: Optimizer, params: list[Parameter],
-    batches: Iterable[tuple[np.ndarray, np.ndarray]], guard: _StepGuard, epoch: int, n_batches: int, classification: bool,
+    batches: Iterable[tuple[np.ndarray, np.ndarray]], guard: _StepGuard, epoch: int,
+    n_batches: int, classification: bool,
 ) -> tuple[float, int]:
     """One pass over the data: chapter 8's ``train_epoch``, with the checks that make it safe.
 

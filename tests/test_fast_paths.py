@@ -7,11 +7,11 @@ import warnings
 import numpy as np
 import pytest
 
+from nbfromscratch._fit_inputs import check_finite_data
 from nbfromscratch.exceptions import NonFiniteError
 from nbfromscratch.layers import Dropout, Linear, Module, Parameter, ReLU, Sequential, Tanh
 from nbfromscratch.losses import CrossEntropyLoss
 from nbfromscratch.optim import SGD, Adam
-from nbfromscratch._fit_inputs import check_finite_data
 from nbfromscratch.training import _check_gradients, fit
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import PARAMETER_FREE, make_layer
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -236,10 +237,6 @@ def test_softmax_jacobian_and_vjp_work_or_raise_package_errors(z, g):
 
 
 # -- layers -----------------------------------------------------------------------------------
-ACTIVATIONS = [nbf.ReLU, nbf.LeakyReLU, nbf.Sigmoid, nbf.Tanh, nbf.Softmax, nbf.Identity,
-               lambda: nbf.Dropout(0.5, rng=0)]
-
-
 @st.composite
 def layer_input(draw, n_features: int, dtype: Any) -> Any:
     """Usually a valid batch for the layer, sometimes anything at all."""
@@ -273,12 +270,11 @@ def test_linear_forward_backward_work_or_raise_package_errors(dtype, data):
         assert_result(layer.weight.grad, (k, m), dtype, tame)
 
 
-@pytest.mark.parametrize("make", ACTIVATIONS, ids=["ReLU", "LeakyReLU", "Sigmoid", "Tanh",
-                                                   "Softmax", "Identity", "Dropout"])
+@pytest.mark.parametrize("name", PARAMETER_FREE)
 @FUZZ
 @given(data=st.data())
-def test_activation_layers_work_or_raise_package_errors(make, data):
-    layer = make()
+def test_parameter_free_layers_work_or_raise_package_errors(name, data):
+    layer = make_layer(name)
     dtype = data.draw(st.sampled_from(FLOAT_DTYPES))
     x = data.draw(layer_input(data.draw(st.integers(1, 3)), dtype))
     tame = is_tame(x)

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import LAYER_NAMES, PARAMETER_FREE, make_layer
 
 from nbfromscratch import functional as F
 from nbfromscratch.exceptions import (
@@ -17,6 +18,7 @@ from nbfromscratch.exceptions import (
     UnknownNameError,
 )
 from nbfromscratch.gradcheck import numerical_gradient
+from nbfromscratch.io import load, save
 from nbfromscratch.layers import (
     Dropout,
     Identity,
@@ -199,17 +201,13 @@ def test_linear_grad_output_wrong_shape_or_dtype():
 
 
 # -- backward before forward, for every layer -----------------------------------------------------
-@pytest.mark.parametrize(
-    "layer",
-    [Linear(2, 2), ReLU(), LeakyReLU(), Sigmoid(), Tanh(), Softmax(), Identity(), Dropout(0.5),
-     Sequential(Linear(2, 2), ReLU())],
-    ids=lambda m: type(m).__name__,
-)
-def test_backward_before_forward_raises_naming_the_layer(layer):
+@pytest.mark.parametrize("name", LAYER_NAMES)
+def test_backward_before_forward_raises_naming_the_layer(name):
+    layer = make_layer(name)
     # a Sequential reports its last layer, the first one backward reaches
     name = type(layer[-1] if isinstance(layer, Sequential) else layer).__name__
     with pytest.raises(BackwardBeforeForwardError, match=rf"{name}\(.*\): backward\(\) called before forward"):
-        layer.backward(np.zeros((1, 2)))
+        layer.backward(np.zeros((1, 3)))
 
 
 # -- activations ------------------------------------------------------------------------------------
@@ -230,12 +228,15 @@ def test_relu_backward_is_mask_on_input():
     np.testing.assert_array_equal(layer.backward(np.array([[5.0, 6.0, 7.0]])), [[0.0, 0.0, 7.0]])
 
 
-@pytest.mark.parametrize(
-    "layer", [ReLU(), LeakyReLU(0.2), Sigmoid(), Tanh(), Softmax(), Identity()],
-    ids=lambda m: type(m).__name__,
-)
-def test_activation_backward_matches_finite_differences(layer):
-    fd_check(layer, away_from_zero(np.random.default_rng(3), (4, 5)) * 2)
+@pytest.mark.parametrize("name", LAYER_NAMES)
+def test_layer_backward_matches_finite_differences(name):
+    layer = make_layer(name)
+    if isinstance(layer, Dropout):  # the same mask at every forward: one function to differentiate
+        def same_mask_forward(x, layer=layer):
+            layer.rng = np.random.default_rng(0)
+            return Dropout.forward(layer, x)
+        layer.forward = same_mask_forward
+    fd_check(layer, away_from_zero(np.random.default_rng(3), (4, 3)) * 2)
 
 
 def test_softmax_module_backward_equals_vjp_and_finite_differences():
@@ -255,28 +256,25 @@ def test_softmax_layer_rejects_non_2d_input():
         Softmax()(np.zeros(3))
 
 
-@pytest.mark.parametrize(
-    "layer", [ReLU(), LeakyReLU(), Sigmoid(), Tanh(), Softmax(), Identity(), Dropout(0.3, rng=0)],
-    ids=lambda m: type(m).__name__,
-)
-def test_activation_preserves_float32_forward_and_backward(layer):
+@pytest.mark.parametrize("name", PARAMETER_FREE)
+def test_parameter_free_layer_preserves_float32_forward_and_backward(name):
+    layer = make_layer(name)
     x = np.linspace(-2, 2, 12, dtype=np.float32).reshape(3, 4)
     out = layer(x)
     assert out.dtype == np.float32
     assert layer.backward(np.ones_like(out)).dtype == np.float32
 
 
-@pytest.mark.parametrize("layer", [ReLU(), Sigmoid(), Tanh(), Dropout(0.5)], ids=lambda m: type(m).__name__)
-def test_activation_rejects_integer_input(layer):
+@pytest.mark.parametrize("name", PARAMETER_FREE)
+def test_parameter_free_layer_rejects_integer_input(name):
+    layer = make_layer(name)
     with pytest.raises(DTypeError, match=type(layer).__name__):
         layer(np.ones((2, 2), dtype=np.int64))
 
 
-@pytest.mark.parametrize(
-    "layer", [Linear(3, 3, rng=0), ReLU(), LeakyReLU(), Sigmoid(), Tanh(), Softmax(), Dropout(0.5, rng=0)],
-    ids=lambda m: type(m).__name__,
-)
-def test_backward_does_not_modify_grad_output(layer):
+@pytest.mark.parametrize("name", LAYER_NAMES)
+def test_backward_does_not_modify_grad_output(name):
+    layer = make_layer(name)
     x = np.random.default_rng(0).standard_normal((4, 3))
     out = layer(x)
     g = np.random.default_rng(1).standard_normal(out.shape)
@@ -293,6 +291,7 @@ def test_sigmoid_layer_no_warning_for_extreme_float32():
 
 def test_get_activation_names():
     assert isinstance(get_activation("relu"), ReLU)
+    assert isinstance(get_activation("ReLU"), ReLU)
     assert isinstance(get_activation("logistic"), Sigmoid)
     assert isinstance(get_activation("identity"), Identity)
     with pytest.raises(UnknownNameError, match="'swish'.*'relu'"):
@@ -440,8 +439,8 @@ def test_repr_is_nested():
 # -- configs ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "layer",
-    [Linear(3, 2, bias=False, init="xavier_uniform", dtype=np.float32), LeakyReLU(0.2), ReLU(),
-     Sigmoid(), Tanh(), Softmax(), Identity(), Dropout(0.25), make_mlp()],
+    [make_layer(name) for name in LAYER_NAMES]
+    + [Linear(3, 2, bias=False, init="xavier_uniform", dtype=np.float32), make_mlp()],
     ids=lambda m: type(m).__name__,
 )
 def test_config_round_trip_through_json(layer):
@@ -452,6 +451,15 @@ def test_config_round_trip_through_json(layer):
     assert [(n, p.shape, p.dtype) for n, p in rebuilt.named_parameters()] == [
         (n, p.shape, p.dtype) for n, p in layer.named_parameters()
     ]
+
+
+@pytest.mark.parametrize("name", LAYER_NAMES)
+def test_every_registered_layer_survives_save_and_load(name, tmp_path):
+    layer = make_layer(name).eval()  # eval: Dropout is the identity, so outputs can be compared
+    loaded = load(save(layer, tmp_path / "layer.npz")).eval()
+    assert type(loaded) is type(layer) and loaded.get_config() == layer.get_config()
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    np.testing.assert_array_equal(loaded(x), layer(x))
 
 
 def test_linear_config_content():

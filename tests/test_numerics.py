@@ -10,10 +10,9 @@ reference shares no code and no trick with the package. Wider ranges (up to 1e30
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
+from conftest import FLOATS, logits, strict
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -22,7 +21,6 @@ from nbfromscratch import functional as F
 from nbfromscratch.layers import Sigmoid, Softmax
 from nbfromscratch.losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 
-FLOATS = (np.float32, np.float64)
 SETTINGS = settings(max_examples=50, deadline=None)
 LD = np.longdouble
 EXTENDED = np.finfo(LD).maxexp > 14500  # the naive reference needs exp(1e4) to be finite
@@ -30,32 +28,6 @@ needs_extended = pytest.mark.skipif(not EXTENDED, reason="np.longdouble is not 8
 #: Relative tolerance of a float32/float64 result against the extended-precision reference.
 RTOL = {np.float32: 2e-6, np.float64: 1e-13}
 WIDE = {np.float32: 1e30, np.float64: 1e300}
-
-
-class strict:
-    """Every floating-point warning is an error (underflow to 0 is fine and expected)."""
-
-    def __enter__(self):
-        self._w = warnings.catch_warnings()
-        self._w.__enter__()
-        warnings.simplefilter("error")
-        self._e = np.errstate(over="raise", invalid="raise", divide="raise", under="ignore")
-        self._e.__enter__()
-
-    def __exit__(self, *exc):
-        self._e.__exit__(*exc)
-        self._w.__exit__(*exc)
-
-
-def logits(dtype, bound=1e4, min_side=1):
-    """(n, C) arrays with values in [-bound, bound], and the edges themselves."""
-    bound = float(np.dtype(dtype).type(bound))  # hypothesis wants bounds exact in dtype
-    edges = st.sampled_from([bound, -bound, 0.0])
-    values = st.floats(-bound, bound, width=np.dtype(dtype).itemsize * 8)
-    return hnp.arrays(
-        dtype, hnp.array_shapes(min_dims=2, max_dims=2, min_side=min_side, max_side=6),
-        elements=st.one_of(edges, values),
-    )
 
 
 def assert_close(got, reference, dtype):

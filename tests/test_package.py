@@ -17,7 +17,7 @@ CHAPTERS = {p.stem for p in (ROOT / "chapters").glob("*.ipynb")}
 
 
 def test_core_imports_numpy_only():
-    # The core must not pull in plotting, data-frame or ML libraries (STYLE.md: layering).
+    # The core must not pull in plotting, data-frame or ML libraries: it is NumPy only.
     code = (
         "import sys\n"
         "import nbfromscratch.functional, nbfromscratch.layers, nbfromscratch.losses, nbfromscratch.optim\n"

@@ -5,13 +5,17 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import nbfromscratch as nbf
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser, as a package (in the lock)
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 

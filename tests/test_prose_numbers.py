@@ -74,7 +74,8 @@ def prose(markdown: str) -> str:
     text = re.sub(r"\]\([^)]*\)", "]", text)             # link targets
     text = re.sub(r"^\s*#.*$", " ", text, flags=re.M)    # headings
     # Equation references: "(4.12)", "equation 2.3 of", "(5.3)-(5.5)", "equations 5.3 to 5.5".
-    text = re.sub(r"\((?:equations?\s+)?\d+\.\d+(?:\s*(?:,|-|–|to|and)\s*\d+\.\d+)*(?:\s+of)?\s*\)", " ", text, flags=re.I)
+    text = re.sub(r"\((?:equations?\s+)?\d+\.\d+(?:\s*(?:,|-|–|to|and)\s*\d+\.\d+)*(?:\s+of)?\s*\)", " ", text,
+                  flags=re.I)
     text = re.sub(r"\(\d+\.\d+\)\s*(?:-|–|to|and)\s*\(\d+\.\d+\)", " ", text)
     text = re.sub(r"\bequations?\s+\(?\d+\.\d+\)?(?:\s*(?:,|-|–|to|and)\s*\(?\d+\.\d+\)?)*", " ", text, flags=re.I)
     text = re.sub(r"\bsections?\s+\d+(?:\.\d+)+", " ", text, flags=re.I)   # a cited book's section

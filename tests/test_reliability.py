@@ -20,10 +20,10 @@ import nbfromscratch as nbf
 from nbfromscratch import F
 from nbfromscratch.exceptions import (
     ArgumentTypeError,
-    NBFSError,
     BackwardBeforeForwardError,
     DTypeError,
     LabelError,
+    NBFSError,
     NonFiniteError,
     ParameterError,
     ShapeError,

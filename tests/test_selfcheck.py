@@ -20,7 +20,8 @@ from nbfromscratch.selfcheck import EXERCISES, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 rng = np.random.default_rng(2024)
-X, W1, b1, W2, b2 = rng.normal(size=(4, 3)), rng.normal(size=(3, 8)), rng.normal(size=8), rng.normal(size=(8, 2)), rng.normal(size=2)
+X, W1, b1 = rng.normal(size=(4, 3)), rng.normal(size=(3, 8)), rng.normal(size=8)
+W2, b2 = rng.normal(size=(8, 2)), rng.normal(size=2)
 V, b = rng.normal(size=(2, 3)), rng.normal(size=2)
 x = rng.uniform(-4, 4, size=50)
 
@@ -126,7 +127,8 @@ def he_upcast(fan_in, fan_out, rng):              # the NumPy float64 scalar pro
 
 
 CASES = {  # name: (inputs, right answer, wrong answer, word the wrong message must contain)
-    "1.1": (dict(X=X, W1=W1, b1=b1, W2=W2, b2=b2), np.maximum(X @ W1 + b1, 0) @ W2 + b2, (X @ W1 + b1) @ W2 + b2, "entry"),
+    "1.1": (dict(X=X, W1=W1, b1=b1, W2=W2, b2=b2), np.maximum(X @ W1 + b1, 0) @ W2 + b2,
+            (X @ W1 + b1) @ W2 + b2, "entry"),
     "1.2": (dict(X=X, V=V, b=b), X @ V.T + b, V @ X.T, "shape"),
     "1.4": (dict(n=4, d=3, k=2), 24, 4 * 3 * 2 + 4 * 2 * 2, "value"),
     "2.1": (dict(x=x), 4 * sigmoid(2 * x) * (1 - sigmoid(2 * x)), 2 * sigmoid(2 * x) * (1 - sigmoid(2 * x)), "entry"),
@@ -138,7 +140,8 @@ CASES = {  # name: (inputs, right answer, wrong answer, word the wrong message m
             lambda Z, G, T: nbf.functional.softmax_vjp(nbf.functional.softmax(Z / T), G), "entry"),
     "4.3": ({}, lambda P, Y: (P - Y) / P.size, lambda P, Y: 2 * (P - Y) / P.size, "entry"),
     "4.4": ({}, lambda P, Y: np.sign(P - Y) / P.size, lambda P, Y: (P - Y) / P.size, "entry"),
-    "5.2": ({}, lambda X_, W, b_, G: (G * (X_ @ W + b_ > 0)) @ W.T + G, lambda X_, W, b_, G: (G * (X_ @ W + b_ > 0)) @ W.T, "entry"),
+    "5.2": ({}, lambda X_, W, b_, G: (G * (X_ @ W + b_ > 0)) @ W.T + G,
+            lambda X_, W, b_, G: (G * (X_ @ W + b_ > 0)) @ W.T, "entry"),
     "5.3": ({}, lambda W, lam: lam * W, lambda W, lam: lam / 2 * W, "entry"),
     "5.4": ({}, (2, 1), (2, 2), "entry (1,)"),
     "6.1": ({}, SigmoidRight, SigmoidTwice, "backward"),
@@ -147,7 +150,8 @@ CASES = {  # name: (inputs, right answer, wrong answer, word the wrong message m
     "7.4": ({}, SignDescent, GradientDescent, "step 1"),
     "9.4": (dict(model=two_layer), (A.weight.data @ B.weight.data, A.bias.data @ B.weight.data + B.bias.data),
             (A.weight.data @ B.weight.data, B.bias.data), "b"),
-    "9.6": ({}, lambda p, X_, y_: two_layer_grads(p, X_, y_), lambda p, X_, y_: two_layer_grads(p, X_, y_, mask_on_output=True), "dL/dW1"),
+    "9.6": ({}, lambda p, X_, y_: two_layer_grads(p, X_, y_),
+            lambda p, X_, y_: two_layer_grads(p, X_, y_, mask_on_output=True), "dL/dW1"),
     "11.2": (dict(M=M), (np.diag(M) / M.sum(axis=1), np.diag(M) / M.sum(axis=0)),
              (np.diag(M) / M.sum(axis=0), np.diag(M) / M.sum(axis=1)), "recall"),
     "11.4": (dict(X=X_digits, y=y_digits, rng=1), np.bincount(y_test_plain, minlength=5), np.full(5, 4), "entry"),

@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nbfromscratch import optim
-from nbfromscratch import torch_checks
+from nbfromscratch import optim, torch_checks
 from nbfromscratch import torch_parity as tp
 
 RECORDING = Path(__file__).resolve().parent.parent / "chapters" / "data" / "torch_parity.json"

@@ -16,15 +16,12 @@ from nbfromscratch._validation import (
     check_float_dtype,
     check_not_empty,
     check_positive_int,
+    check_real,
     check_same_length,
     describe,
     float_input,
-)
-from nbfromscratch.layers._checks import (
-    check_features,
-    check_grad_output,
-    check_layer_input,
-    check_same_dtype,
+    is_int,
+    lookup,
 )
 from nbfromscratch.exceptions import (
     ArgumentTypeError,
@@ -35,6 +32,12 @@ from nbfromscratch.exceptions import (
     ParameterError,
     ShapeError,
     UnknownNameError,
+)
+from nbfromscratch.layers._checks import (
+    check_features,
+    check_grad_output,
+    check_layer_input,
+    check_same_dtype,
 )
 
 
@@ -197,6 +200,35 @@ def test_check_choice_lists_valid_values():
     assert check_choice("mean", ("mean", "sum"), "reduction") == "mean"
     with pytest.raises(UnknownNameError, match="'avg'.*'mean', 'sum'"):
         check_choice("avg", ("mean", "sum"), "reduction")
+
+
+def test_lookup_is_case_insensitive_and_lists_valid_names():
+    table = {"relu": 1, "leaky_relu": 2}
+    assert lookup(table, "ReLU", "activation") == 1
+    for bad in ("swish", "", None, 3, ["relu"]):
+        message = r"^activation: unknown name .*; valid names are 'relu', 'leaky_relu'$"
+        with pytest.raises(UnknownNameError, match=message):
+            lookup(table, bad, "activation")
+
+
+@pytest.mark.parametrize("value,expected", [(3, True), (np.int8(3), True), (True, False), (np.bool_(True), False),
+                                            (3.0, False), ("3", False), (None, False)])
+def test_is_int_excludes_bools_and_floats(value, expected):
+    assert is_int(value) is expected
+
+
+def test_check_real_returns_a_python_float():
+    number = check_real(np.float32(-1.5), "slope")
+    assert number == -1.5 and type(number) is float
+    for bad in (float("nan"), float("inf"), True, "1", 1j, None):
+        with pytest.raises(ParameterError, match="slope must be a finite number"):
+            check_real(bad, "slope")
+
+
+def test_check_positive_int_raises_the_requested_error():
+    assert check_positive_int(np.int64(2), "n") == 2
+    with pytest.raises(ShapeError, match="in_features must be a positive int, got 0"):
+        check_positive_int(0, "in_features", ShapeError)
 
 
 def test_as_rng_seed_is_reproducible_and_generator_is_shared():

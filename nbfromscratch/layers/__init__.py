@@ -1,7 +1,4 @@
-"""Layers: ``Module`` and ``Parameter``, and every layer built from them.
-
-Derived in chapter 6, *Building a network* (``chapters/06_building_a_network``).
-"""
+"""Layers: ``Module`` and ``Parameter``, and every layer built from them."""
 
 from .activation import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, get_activation
 from .container import Sequential

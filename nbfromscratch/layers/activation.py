@@ -1,9 +1,5 @@
 """Activation layers: ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, Identity.
 
-Derived in chapter 2, *Differentiable functions* (``chapters/02_differentiable_functions``),
-chapter 3, *Softmax* (``chapters/03_softmax``) and chapter 5, *Backpropagation*
-(``chapters/05_backpropagation``).
-
 Each layer is elementwise (Softmax: row-wise), has no parameters, keeps the dtype of its
 input, and saves in ``forward`` exactly what its ``backward`` reads: the input for
 ReLU/LeakyReLU/Softmax, the output for Sigmoid/Tanh (their derivatives are cheapest in
@@ -17,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
-from .._validation import check_choice
+from .._validation import lookup
 from ._checks import check_grad_output, check_layer_input
 from .module import Module
 from .registry import register_layer
@@ -183,23 +179,9 @@ _ACTIVATIONS: dict[str, type[Module]] = {
 
 
 def get_activation(name: str) -> Module:
-    """A new activation layer from its name (scikit-learn's names work too: ``"logistic"``).
+    """A new activation layer from its name, case-insensitive: ``"relu"``, ``"leaky_relu"``,
+    ``"sigmoid"`` (scikit-learn's ``"logistic"`` too), ``"tanh"``, ``"softmax"``, ``"identity"``.
 
     Derived in chapter 6, *Building a network* (``chapters/06_building_a_network``).
-
-    Parameters
-    ----------
-    name : str
-        One of ``"relu"``, ``"leaky_relu"``, ``"sigmoid"``/``"logistic"``, ``"tanh"``,
-        ``"softmax"``, ``"identity"``.
-
-    Returns
-    -------
-    Module
-
-    Raises
-    ------
-    UnknownNameError
-        Unknown name; the message lists the valid ones.
     """
-    return _ACTIVATIONS[check_choice(name, _ACTIVATIONS, "activation")]()
+    return lookup(_ACTIVATIONS, name, "activation")()

@@ -1,7 +1,4 @@
-"""``Sequential``: layers applied one after the other.
-
-Derived in chapter 6, *Building a network* (``chapters/06_building_a_network``).
-"""
+"""``Sequential``: layers applied one after the other."""
 
 from __future__ import annotations
 
@@ -101,7 +98,7 @@ class Sequential(Module):
         self._check_layer(layer, len(self.layers))
         if any(m is self for m in layer.modules()):
             raise ArgumentTypeError(
-                f"Sequential.append: the layer contains this Sequential; a network inside "
+                "Sequential.append: the layer contains this Sequential; a network inside "
                 "itself would recurse forever"
             )
         self.layers.append(layer)

@@ -1,7 +1,4 @@
-"""Inverted dropout.
-
-Derived in chapter 8, *Training* (``chapters/08_training``).
-"""
+"""Inverted dropout."""
 
 from __future__ import annotations
 

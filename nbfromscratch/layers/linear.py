@@ -1,8 +1,4 @@
-"""The fully connected layer ``Y = X W + b``.
-
-Derived in chapter 5, *Backpropagation* (``chapters/05_backpropagation``) and chapter 6,
-*Building a network* (``chapters/06_building_a_network``).
-"""
+"""The fully connected layer ``Y = X W + b``."""
 
 from __future__ import annotations
 
@@ -10,10 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_rng, check_float_dtype, shown
-from ._checks import check_grad_output, check_layer_input
+from .._validation import as_rng, check_float_dtype, check_positive_int, shown
 from ..exceptions import ParameterError, ShapeError
 from ..init import INITIALIZERS, Initializer, get_initializer
+from ._checks import check_grad_output, check_layer_input
 from .module import Module, Parameter
 from .registry import register_layer
 
@@ -68,11 +64,8 @@ class Linear(Module):
         dtype: Any = np.float64,
     ) -> None:
         super().__init__()
-        for arg, value in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ShapeError(f"Linear: {arg} must be a positive int, got {value!r}")
-        self.in_features = int(in_features)
-        self.out_features = int(out_features)
+        self.in_features = check_positive_int(in_features, "Linear: in_features", ShapeError)
+        self.out_features = check_positive_int(out_features, "Linear: out_features", ShapeError)
         dtype = check_float_dtype(dtype, "Linear")
         n_weights = self.in_features * self.out_features
         if n_weights > MAX_WEIGHTS:

@@ -76,10 +76,7 @@ class Parameter:
 
     def __init__(self, data: np.ndarray) -> None:
         data = as_array(data, "Parameter data")
-        if data.dtype not in (np.float32, np.float64):
-            raise DTypeError(
-                f"Parameter data must be float32 or float64, got {data.dtype}"
-            )
+        check_float_dtype(data.dtype, "Parameter data")
         # Own a contiguous copy: the optimizer updates it in place, and aliasing the
         # caller's array would silently change it too.
         self.data: np.ndarray = np.array(data, order="C", copy=True)

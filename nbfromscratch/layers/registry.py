@@ -1,7 +1,5 @@
 """Rebuilding layers from their configuration: ``layer.get_config()`` <-> ``layer_from_config``.
 
-Derived in chapter 6, *Building a network* (``chapters/06_building_a_network``).
-
 A configuration is a JSON-able ``dict`` of constructor arguments (not weights) plus a
 ``"type"`` key naming the class, e.g.
 ``{"type": "Linear", "in_features": 2, "out_features": 8, "bias": True, "dtype": "float64"}``.

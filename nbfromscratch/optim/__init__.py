@@ -2,8 +2,6 @@
 
 Also the learning-rate schedules of :mod:`nbfromscratch.optim.lr_scheduler` (chapter 8).
 
-Derived in chapter 7, *Optimizers* (``chapters/07_optimizers``).
-
 Every update rule is exactly the pseudo-code of the PyTorch ``torch.optim`` documentation,
 so a model trained here and one trained with PyTorch from the same weights follow the same
 path (up to floating-point rounding).
@@ -15,6 +13,7 @@ import inspect
 from collections.abc import Iterable
 from typing import Any
 
+from .._validation import lookup
 from ..exceptions import UnknownNameError
 from ..layers.module import Parameter
 from .adam import Adam, AdamW
@@ -46,28 +45,12 @@ _OPTIMIZERS: dict[str, type[Optimizer]] = {
 
 
 def get_optimizer(name: str, params: Iterable[Parameter], **kwargs: Any) -> Optimizer:
-    """Build an optimizer from its name (case-insensitive), e.g. ``"adam"``.
+    """Build an optimizer from its name (a key of ``_OPTIMIZERS``, case-insensitive, e.g.
+    ``"adam"``) and its hyperparameters (``lr=...``, ``momentum=...``).
 
     Derived in chapter 7, *Optimizers* (``chapters/07_optimizers``).
-
-    Parameters
-    ----------
-    name : {"sgd", "adagrad", "rmsprop", "adam", "adamw"}
-    params : iterable of Parameter
-    **kwargs
-        Hyperparameters of that optimizer (``lr=...``, ``momentum=...``).
-
-    Raises
-    ------
-    UnknownNameError
-        If ``name`` is not one of the names above.
     """
-    key = name.lower() if isinstance(name, str) else name
-    if key not in _OPTIMIZERS:
-        raise UnknownNameError(
-            f"unknown optimizer {name!r}; valid names: {', '.join(sorted(_OPTIMIZERS))}"
-        )
-    cls = _OPTIMIZERS[key]
+    cls = lookup(_OPTIMIZERS, name, "optimizer")
     try:
         inspect.signature(cls).bind(params, **kwargs)
     except TypeError as err:  # e.g. momentum= for Adam: name the valid hyperparameters

@@ -1,7 +1,4 @@
-"""Adam and AdamW (decoupled weight decay), exactly as in ``torch.optim``.
-
-Derived in chapter 7, *Optimizers* (``chapters/07_optimizers``).
-"""
+"""Adam and AdamW (decoupled weight decay), exactly as in ``torch.optim``."""
 
 from __future__ import annotations
 
@@ -10,8 +7,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..layers.module import Parameter
 from .._validation import check_nonnegative
+from ..layers.module import Parameter
 from .base import Optimizer, check_betas
 
 __all__ = ["Adam", "AdamW"]

@@ -1,7 +1,4 @@
-"""Per-coordinate step sizes: Adagrad and RMSprop, exactly as in ``torch.optim``.
-
-Derived in chapter 7, *Optimizers* (``chapters/07_optimizers``).
-"""
+"""Per-coordinate step sizes: Adagrad and RMSprop, exactly as in ``torch.optim``."""
 
 from __future__ import annotations
 
@@ -9,8 +6,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..layers.module import Parameter
 from .._validation import check_nonnegative, check_unit_interval
+from ..layers.module import Parameter
 from .base import Optimizer
 
 __all__ = ["Adagrad", "RMSprop"]

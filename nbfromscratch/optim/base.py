@@ -1,7 +1,5 @@
 """The ``Optimizer`` base class shared by every update rule.
 
-Derived in chapter 7, *Optimizers* (``chapters/07_optimizers``).
-
 An optimizer only sees :class:`Parameter` objects: it reads ``p.grad`` (never modifies
 it) and updates ``p.data`` **in place**, so the arrays a model holds stay the same
 objects. State buffers (momentum, squared-gradient averages...) have the dtype of their

@@ -93,7 +93,8 @@ class LRScheduler(Callback):
         if not isinstance(state_dict, dict) or set(state_dict) != set(self.state_dict()):
             raise ParameterError(
                 f"{type(self).__name__}.load_state_dict(): expected the keys "
-                f"{sorted(self.state_dict())}, got {sorted(state_dict) if isinstance(state_dict, dict) else state_dict!r}"
+                f"{sorted(self.state_dict())}, "
+                f"got {sorted(state_dict) if isinstance(state_dict, dict) else state_dict!r}"
             )
         last_epoch, last_lr = state_dict["last_epoch"], state_dict["_last_lr"]
         if isinstance(last_epoch, bool) or not isinstance(last_epoch, int) or last_epoch < 0:

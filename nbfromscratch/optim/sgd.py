@@ -1,7 +1,4 @@
-"""Stochastic gradient descent with (Nesterov) momentum, exactly as ``torch.optim.SGD``.
-
-Derived in chapter 7, *Optimizers* (``chapters/07_optimizers``).
-"""
+"""Stochastic gradient descent with (Nesterov) momentum, exactly as ``torch.optim.SGD``."""
 
 from __future__ import annotations
 
@@ -9,9 +6,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from .._validation import check_nonnegative, check_unit_interval
 from ..exceptions import ParameterError
 from ..layers.module import Parameter
-from .._validation import check_nonnegative, check_unit_interval
 from .base import Optimizer
 
 __all__ = ["SGD"]
