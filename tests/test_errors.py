@@ -23,6 +23,8 @@ import pytest
 
 import nbfromscratch as nbf
 from nbfromscratch import F
+from nbfromscratch.autograd import Tensor, cross_entropy
+from nbfromscratch.estimators._sklearn import ComplexDataError
 from nbfromscratch.exceptions import (
     ArgumentTypeError,
     BackwardBeforeForwardError,
@@ -38,8 +40,6 @@ from nbfromscratch.exceptions import (
     UnknownNameError,
     WeightsFileError,
 )
-from nbfromscratch.autograd import Tensor, cross_entropy
-from nbfromscratch.estimators._sklearn import ComplexDataError
 from nbfromscratch.mnist import MNIST_SHA256
 
 PAGE = Path(__file__).resolve().parents[1] / "chapters" / "troubleshooting.md"
