@@ -147,7 +147,7 @@ def visible_text(page: Path) -> str:
 
 
 # Chapters 08 and 13 are converted by the integrator (notes-ch8-ch13.md); then empty this set.
-HARNESS_ALLOWLIST = {"08_training", "13_making_it_fast"}
+HARNESS_ALLOWLIST = {"13_making_it_fast"}
 
 
 def test_pages_show_no_test_harness_and_no_unfinished_progress_bar(built_book):
