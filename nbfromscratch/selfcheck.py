@@ -16,9 +16,11 @@ from typing import Any, Callable
 import numpy as np
 
 from . import functional as F
-from .data import train_test_split
-from .gradcheck import numerical_gradient
+from .data import iterate_minibatches, train_test_split
+from .gradcheck import numerical_gradient, relative_error
+from .layers import Linear
 from .layers.module import Parameter
+from .losses import CrossEntropyLoss
 from .optim import SGD, Adam
 
 __all__ = ["check", "verdict", "EXERCISES"]
@@ -243,6 +245,35 @@ def _ch7_ex4(answer):
         if not right:
             return False, message
     return True, ""
+
+
+# --- Chapter 8 --------------------------------------------------------------------------------
+@_exercise("8.1", "the number of steps of each run")
+def _ch8_ex1(answer, n, epochs, batch_sizes):
+    # One step per batch, counted on the package's own batches (the last keeps the remainder).
+    data = np.zeros((n, 1))
+    per_epoch = [sum(1 for _ in iterate_minibatches(data, data[:, 0], b, shuffle=False)) for b in batch_sizes]
+    return _compare(answer, [epochs * k for k in per_epoch], "the step counts")
+
+
+@_exercise("8.2", "the full gradient from an epoch's batch gradients, a function of (batch_grads, batch_sizes)")
+def _ch8_ex2(answer):
+    # Real gradients of a layer and a mean loss: five batches of 8 and a last one of 4.
+    rng = np.random.default_rng(82)
+    X, y = rng.normal(size=(44, 3)), rng.integers(0, 2, size=44)
+    layer, loss = Linear(3, 2, rng=0), CrossEntropyLoss()
+
+    def grad(idx: np.ndarray) -> np.ndarray:
+        layer.zero_grad()
+        loss(layer(X[idx]), y[idx])
+        layer.backward(loss.backward())
+        return layer.weight.grad.copy()
+
+    batches = [np.arange(start, min(start + 8, 44)) for start in range(0, 44, 8)]
+    ok, value = _call(answer, [grad(b) for b in batches], [len(b) for b in batches])
+    if not ok:
+        return False, value
+    return _compare(value, grad(np.arange(44)), "the combined gradient", rtol=1e-9, atol=1e-12)
 
 
 # --- Chapters 9, 11, 12 -----------------------------------------------------------------------

@@ -146,8 +146,8 @@ def visible_text(page: Path) -> str:
     return "".join(p.parts)
 
 
-# Chapter 08 is converted by the integrator (notes-ch8-ch13.md); then empty this set.
-HARNESS_ALLOWLIST = {"08_training"}
+# Pages exempt from the harness check: none (every chapter follows the rule).
+HARNESS_ALLOWLIST: set[str] = set()
 
 
 def test_pages_show_no_test_harness_and_no_unfinished_progress_bar(built_book):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 import gzip
 import json
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,8 @@ import pytest
 
 import nbfromscratch as nbf
 from nbfromscratch import F
+from nbfromscratch.autograd import Tensor, cross_entropy
+from nbfromscratch.estimators._sklearn import ComplexDataError
 from nbfromscratch.exceptions import (
     ArgumentTypeError,
     BackwardBeforeForwardError,
@@ -125,6 +128,18 @@ def _(tmp_path):
     train(mlp(n_in=2), [[0.5, 1.0], [2.0]], [0, 1])
 
 
+@case("E-shape-1d-input", ShapeError, "X", "2-D", "X.reshape(-1, 1)")
+def _(tmp_path):
+    X, y = data(60)
+    nbf.MLPClassifier((4,), max_iter=2, random_state=0).fit(X[:, 0], y)
+
+
+@case("E-shape-no-target", ShapeError, "MLPClassifier", "y is None")
+def _(tmp_path):
+    X, _ = data(20)
+    nbf.MLPClassifier((4,), max_iter=2, random_state=0).fit(X, None)
+
+
 @case("E-shape-fitted-features", ShapeError, "X has 3 features", "expecting 4 features")
 def _(tmp_path):
     X, y = data(60)
@@ -151,6 +166,18 @@ def _(tmp_path):
 @case("E-dtype-not-numbers", DTypeError, "X", "expected numbers", "<U")
 def _(tmp_path):
     train(mlp(n_in=2), np.array([["1.5", "2"], ["3", "4"]]), [0, 1])
+
+
+@case("E-dtype-text-column", DTypeError, "X", "every entry must be a number", "'a'")
+def _(tmp_path):
+    X = np.array([[1.0, "a"], [2.0, "b"]], dtype=object)  # a table with a text column
+    nbf.MLPClassifier((4,), max_iter=2, random_state=0).fit(X, [0, 1])
+
+
+@case("E-dtype-complex", ComplexDataError, "X", "Complex data")
+def _(tmp_path):
+    X, y = data(20)
+    nbf.MLPClassifier((4,), max_iter=2, random_state=0).fit(X + 1j, y)
 
 
 @case("E-dtype-unknown", DTypeError, "Linear", "float33")
@@ -203,6 +230,11 @@ def _(tmp_path):
 def _(tmp_path):
     X, y = data()
     train(mlp(), X[100:], y[100:])
+
+
+@case("E-empty-features", EmptyInputError, "X", "0 feature(s)", "(5, 0)")
+def _(tmp_path):
+    nbf.MLPClassifier((4,), max_iter=2, random_state=0).fit(np.zeros((5, 0)), [0, 1, 0, 1, 0])
 
 
 @case("E-empty-batch", EmptyInputError, "Linear(in_features=4, out_features=8)", "empty", "(0, 4)")
@@ -338,6 +370,42 @@ def _(tmp_path):
     nbf.load(path)
 
 
+@case("E-weights-not-npz", WeightsFileError, "notes.npz", "not an .npz archive")
+def _(tmp_path):
+    path = tmp_path / "notes.npz"
+    path.write_text("not weights at all")
+    nbf.load(path)
+
+
+@case("E-weights-too-large", WeightsFileError, "MAX_LOAD_BYTES", "refusing to allocate")
+def _(tmp_path):
+    path = nbf.save(mlp(), tmp_path / "model.npz")
+    limit = nbf.io.MAX_LOAD_BYTES
+    nbf.io.MAX_LOAD_BYTES = 100  # far below the model's 8 * 67 bytes of weights
+    try:
+        nbf.load(path)
+    finally:
+        nbf.io.MAX_LOAD_BYTES = limit
+
+
+# -- errors of the operating system, with the package's message -----------------------------
+@case("E-file-no-folder", FileNotFoundError, "save", "missing", "does not exist")
+def _(tmp_path):
+    nbf.save(mlp(), tmp_path / "missing" / "model.npz")
+
+
+@case("E-file-read-only", PermissionError, "save", "read-only", "another name")
+def _(tmp_path):
+    if os.name != "posix":
+        pytest.skip("read-only by mode bits is a POSIX notion")
+    path = nbf.save(mlp(), tmp_path / "model.npz")
+    path.chmod(0o444)
+    try:
+        nbf.save(mlp(), path)
+    finally:
+        path.chmod(0o644)
+
+
 # -- DataFileError -------------------------------------------------------------------------
 @case("E-data-checksum", DataFileError, "SHA-256 mismatch", "expected 0000")
 def _(tmp_path):
@@ -397,6 +465,23 @@ def _(tmp_path):
     nbf.check_gradients(mlp(), np.ones((2, 4)), eps=0)
 
 
+@case("E-param-save-optimizer", ParameterError, "save", "not built on this model's parameters")
+def _(tmp_path):
+    model, other = mlp(), mlp()
+    nbf.save(model, tmp_path / "model.npz", optimizer=nbf.Adam(other.parameters()))
+
+
+@case("E-param-optimizer-state", ParameterError, "Adam.load_state_dict()", "[0, 1]", "has 4")
+def _(tmp_path):
+    state = nbf.Adam(nbf.Linear(4, 8, rng=0).parameters()).state_dict()  # another model's
+    nbf.Adam(mlp().parameters()).load_state_dict(state)
+
+
+@case("E-param-scheduler", ParameterError, "LinearLR", "start_factor", "(0, 1]")
+def _(tmp_path):
+    nbf.LinearLR(nbf.SGD(mlp().parameters()), start_factor=0.0)
+
+
 @case("E-type-model-not-parameters", ArgumentTypeError, "Adam", "model.parameters()")
 def _(tmp_path):
     nbf.Adam(mlp())
@@ -431,6 +516,23 @@ def _(tmp_path):
     train(model, X, y, optimizer=nbf.SGD(other.parameters()))
 
 
+@case("E-type-scheduler-optimizer", ArgumentTypeError, "StepLR", "Optimizer", "list")
+def _(tmp_path):
+    nbf.StepLR(mlp().parameters(), step_size=2)  # the parameters, not the optimizer
+
+
+@case("E-type-sparse", ArgumentTypeError, "sparse", "X.toarray()")
+def _(tmp_path):
+    sparse = pytest.importorskip("scipy.sparse")
+    X, y = data(20)
+    nbf.MLPClassifier((4,), max_iter=2, random_state=0).fit(sparse.csr_matrix(X), y)
+
+
+@case("E-type-save-object", ArgumentTypeError, "save", "fitted estimator", "dict")
+def _(tmp_path):
+    nbf.save(mlp().state_dict(), tmp_path / "model.npz")
+
+
 @case("E-type-read-only", ArgumentTypeError, "read-only", "x.copy()")
 def _(tmp_path):
     x = np.ones(3)
@@ -446,6 +548,37 @@ def _(tmp_path):
 @case("E-type-not-a-layer", ArgumentTypeError, "Sequential", "layer 1", "function")
 def _(tmp_path):
     nbf.Sequential(nbf.Linear(4, 8), F.relu, nbf.Linear(8, 3))  # F.relu is not a layer
+
+
+# -- automatic differentiation (chapter 14) -------------------------------------------------
+@case("E-autograd-seed", ShapeError, "Tensor.backward", "(2, 3)", "seed")
+def _(tmp_path):
+    Tensor(np.ones((2, 3))).backward()
+
+
+@case("E-autograd-seed-shape", ShapeError, "seed gradient", "(3,)", "(2, 3)")
+def _(tmp_path):
+    Tensor(np.ones((2, 3))).backward(np.ones(3))
+
+
+@case("E-autograd-shapes", ShapeError, "matmul", "(2, 3) @ (2, 3)")
+def _(tmp_path):
+    Tensor(np.ones((2, 3))) @ Tensor(np.ones((2, 3)))
+
+
+@case("E-autograd-axis", ShapeError, "Tensor.sum", "axis 2")
+def _(tmp_path):
+    Tensor(np.ones((2, 3))).sum(axis=2)
+
+
+@case("E-autograd-dtype", DTypeError, "float32", "float64", "explicitly")
+def _(tmp_path):
+    Tensor(np.ones(3, dtype=np.float32)) + Tensor(np.ones(3))
+
+
+@case("E-autograd-labels", LabelError, "cross_entropy", "0..1", "found 2")
+def _(tmp_path):
+    cross_entropy(Tensor(np.zeros((3, 2))), [0, 1, 2])
 
 
 # -- the tests ---------------------------------------------------------------------------------
@@ -510,9 +643,17 @@ def test_the_table_of_exceptions_gives_each_ones_builtin_base():
     for line in PAGE.read_text(encoding="utf-8").splitlines():
         cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
         if len(cells) == 3 and cells[0].endswith("Error") and cells[1].endswith("Error"):
-            bases[cells[0]] = cells[1]
+            bases[cells[0]] = [b.strip().strip("`") for b in cells[1].split(",")]
     classes = {name for name in nbf.exceptions.__all__ if name != "NBFSError"}
     assert set(bases) == classes
-    for name, base in bases.items():
+    for name, listed in bases.items():
         cls = getattr(nbf.exceptions, name)
-        assert issubclass(cls, nbf.NBFSError) and issubclass(cls, getattr(builtins, base))
+        assert issubclass(cls, nbf.NBFSError)
+        for base in listed:
+            assert issubclass(cls, getattr(builtins, base)), (name, base)
+        # every builtin exception it derives from is listed
+        actual = {b.__name__ for b in cls.__mro__
+                  if b.__module__ == "builtins" and b not in (Exception, BaseException, object)
+                  and not any(b in other.__mro__[1:] for other in cls.__mro__
+                              if other.__module__ == "builtins" and other is not b)}
+        assert actual <= set(listed), (name, actual, listed)

@@ -93,9 +93,8 @@ def test_notebook_stores_no_unexpected_error(path):
 # What nbval needs lives in cell tags (metadata.tags: nbval-ignore-output, raises-exception,
 # nbval-skip), which the reader never sees; talk about the tests belongs in the README.
 #
-# Temporary allowlist: chapter 08 is being edited on another branch; the integrator
-# converts it (see notes-ch8-ch13.md) and then empties this set.
-HARNESS_ALLOWLIST = {"08_training"}
+# Pages exempt from the harness checks: none (every chapter follows the rules).
+HARNESS_ALLOWLIST: set[str] = set()
 HARNESS_WORDS = re.compile(r"nbval|pytest|test suite|the book's tests|make test", re.I)
 # A tqdm line: "desc:  20%|##   | 39/200 [00:00<00:01, 785.50epoch/s, ...]".
 PROGRESS_BAR = re.compile(r"(\d+)%\|[^|\n]*\|\s*(\d+)/(\d+)([^\n]*)")
