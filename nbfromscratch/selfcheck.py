@@ -17,7 +17,7 @@ import numpy as np
 
 from . import functional as F
 from .data import iterate_minibatches, train_test_split
-from .gradcheck import numerical_gradient, relative_error
+from .gradcheck import numerical_gradient
 from .layers import Linear
 from .layers.module import Parameter
 from .losses import CrossEntropyLoss
