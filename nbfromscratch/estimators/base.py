@@ -16,13 +16,13 @@ from .._validation import (
     as_float,
     as_rng,
     check_array,
-    check_choice,
     check_finite,
     check_float_dtype,
     check_nonnegative,
     check_not_empty,
     check_positive_int,
     check_same_length,
+    lookup,
     reported_as,
 )
 from ..callbacks import Plateau
@@ -37,7 +37,7 @@ from ..exceptions import (
 )
 from ..layers import Linear, Sequential, get_activation
 from ..losses import Loss
-from ..optim import SGD, Optimizer, get_optimizer
+from ..optim import _OPTIMIZERS, SGD, Optimizer, get_optimizer
 from ..training import fit, predict
 from ._sklearn import ComplexDataError, not_fitted_error, sklearn_tags
 
@@ -48,8 +48,8 @@ if TYPE_CHECKING:
 
 __all__ = ["BaseMLP"]
 
-_SOLVERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
-_OPTIMIZER_NAMES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
+# The solvers are the optimizer table's names: a new optimizer is a new solver.
+_SOLVERS = tuple(_OPTIMIZERS)
 
 
 class BaseMLP:
@@ -261,7 +261,8 @@ class BaseMLP:
     ) -> Sequential:
         """``Linear -> activation -> ... -> Linear``, He init for ReLUs, Glorot otherwise."""
         get_activation(self.activation)  # unknown names fail here, before any work
-        init = "he_normal" if self.activation in ("relu", "leaky_relu") else "xavier_uniform"
+        relu_like = isinstance(self.activation, str) and self.activation.lower() in ("relu", "leaky_relu")
+        init = "he_normal" if relu_like else "xavier_uniform"
         sizes = [n_in, *self._hidden_sizes(), n_out]
         layers: list[Module] = []
         for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -271,7 +272,7 @@ class BaseMLP:
         return Sequential(*layers)
 
     def _optimizer(self, model: Module) -> Optimizer:
-        solver = check_choice(self.solver, _SOLVERS, f"{type(self).__name__}: solver")
+        solver = lookup(_OPTIMIZERS, self.solver, f"{type(self).__name__}: solver").__name__.lower()
         lr = self.learning_rate_init
         if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)) \
                 or not 0 < lr < math.inf:
@@ -279,7 +280,7 @@ class BaseMLP:
         params = model.parameters()
         lr, wd = self.learning_rate_init, self.alpha
         # A bad option is the estimator's (alpha, beta_1, ...), not the optimizer's inside.
-        est, opt = type(self).__name__, _OPTIMIZER_NAMES[solver]
+        est, opt = type(self).__name__, _OPTIMIZERS[solver].__name__
         names = {f"{opt}: weight_decay": f"{est}: alpha", f"{opt}: betas[0]": f"{est}: beta_1",
                  f"{opt}: betas[1]": f"{est}: beta_2", f"{opt}: eps": f"{est}: epsilon",
                  f"{opt}: momentum": f"{est}: momentum", f"{opt}: lr": f"{est}: learning_rate_init"}
