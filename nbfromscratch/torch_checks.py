@@ -19,7 +19,8 @@ from .autograd import Tensor, cross_entropy
 from .init import kaiming_normal, xavier_uniform
 
 __all__ = ["same_network", "train_side_by_side", "compare_loss", "compare_layer", "compare_init",
-           "compare_dropout", "compare_state_dict", "compare_autograd", "RUNNERS"]
+           "compare_dropout", "compare_state_dict", "compare_autograd", "compare_schedule",
+           "compare_optimizer_state", "RUNNERS"]
 
 
 def _torch() -> Any:
@@ -222,7 +223,64 @@ def compare_autograd(args: dict[str, Any], dtype: Any) -> dict[str, Any]:
         - tparams[k].grad.numpy()))) for k in params)}
 
 
+def compare_schedule(args: dict[str, Any], dtype: Any) -> dict[str, Any]:
+    """The learning rates of a schedule, step by step, in both libraries.
+
+    Derived in chapter 15, *From nbfromscratch to PyTorch* (``chapters/15_to_pytorch``).
+    """
+    torch = _torch()
+    ours_opt = optim.SGD([layers.Parameter(np.zeros(3, dtype))], lr=0.1)
+    theirs_opt = torch.optim.SGD([torch.zeros(3, requires_grad=True)], lr=0.1)
+    ours = getattr(optim, args["scheduler"])(ours_opt, **args["kwargs"])
+    theirs = getattr(torch.optim.lr_scheduler, args["scheduler"])(
+        theirs_opt, **args["kwargs"], **args.get("torch_only", {}))
+    rates = []
+    for _ in range(args["steps"]):
+        rates.append((ours.get_last_lr()[0], theirs.get_last_lr()[0]))
+        ours_opt.step()
+        theirs_opt.step()
+        ours.step()
+        theirs.step()
+    return {"max_abs_diff": max(abs(a - b) for a, b in rates)}
+
+
+def compare_optimizer_state(args: dict[str, Any], dtype: Any) -> dict[str, Any]:
+    """An optimizer's state_dict after training steps: the same keys and (transposed) values.
+
+    Derived in chapter 15, *From nbfromscratch to PyTorch* (``chapters/15_to_pytorch``).
+    """
+    torch = _torch()
+    X, y, batches = _data(dtype)
+    ours, theirs = same_network(dtype)
+    ours_opt = getattr(optim, args["optimizer"])(ours.parameters(), **args["kwargs"])
+    theirs_opt = getattr(torch.optim, args["optimizer"])(theirs.parameters(), **args["kwargs"])
+    loss_fn = losses.CrossEntropyLoss()
+    for idx in batches[:3]:
+        ours_opt.zero_grad()
+        loss_fn(ours(X[idx]), y[idx])
+        ours.backward(loss_fn.backward())
+        ours_opt.step()
+        theirs_opt.zero_grad()
+        torch.nn.functional.cross_entropy(theirs(torch.from_numpy(X[idx])), torch.from_numpy(y[idx])).backward()
+        theirs_opt.step()
+    mine, other = ours_opt.state_dict(), theirs_opt.state_dict()
+    if sorted(mine["state"]) != sorted(other["state"]) or len(mine["param_groups"]) != 1:
+        return {"max_abs_diff": float("inf")}
+    gaps = []
+    for i, state in mine["state"].items():
+        if not set(other["state"][i]) <= set(state):  # every entry PyTorch keeps, we keep
+            return {"max_abs_diff": float("inf")}
+        for key, theirs_value in other["state"][i].items():
+            theirs_array = np.asarray(theirs_value.numpy() if hasattr(theirs_value, "numpy") else theirs_value)
+            mine_array = np.asarray(state[key])
+            if mine_array.ndim == 2:  # weights are (in, out) here, (out, in) there
+                mine_array = mine_array.T
+            gaps.append(float(np.max(np.abs(mine_array - theirs_array))))
+    return {"max_abs_diff": max(gaps)}
+
+
 RUNNERS: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {
     "train": train_side_by_side, "loss": compare_loss, "layer": compare_layer,
     "init": compare_init, "dropout": compare_dropout, "state_dict": compare_state_dict,
-    "autograd": compare_autograd}
+    "autograd": compare_autograd, "schedule": compare_schedule,
+    "optimizer_state": compare_optimizer_state}

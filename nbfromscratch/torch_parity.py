@@ -47,7 +47,7 @@ class Case:
     ours: str
     theirs: str
     difference: str
-    kind: str  # "train", "loss", "layer", "init", "dropout", "state_dict", "autograd"
+    kind: str  # a key of torch_checks.RUNNERS: "train", "loss", "schedule", ...
     args: dict[str, Any] = field(default_factory=dict)
 
 
@@ -98,6 +98,32 @@ CASES: list[Case] = [
          "nn.Dropout(p); model.train(), model.eval()",
          "other random masks; both scale the kept units by 1/(1 - p) in training and do "
          "nothing in evaluation", "dropout", {"p": 0.25}),
+    Case("StepLR", "schedules", "StepLR(optimizer, step_size=3, gamma=0.5); scheduler.step()",
+         "torch.optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.5)",
+         "fit(..., callbacks=[scheduler]) steps it once per epoch", "schedule",
+         {"scheduler": "StepLR", "kwargs": {"step_size": 3, "gamma": 0.5}, "steps": 10}),
+    Case("CosineAnnealingLR", "schedules", "CosineAnnealingLR(optimizer, T_max=8)",
+         "torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=8)",
+         "closed form here, PyTorch's recursive form there: equal up to rounding", "schedule",
+         {"scheduler": "CosineAnnealingLR", "kwargs": {"T_max": 8}, "steps": 8}),
+    Case("LinearLR", "schedules", "LinearLR(optimizer, start_factor=0.25, total_iters=4)",
+         "torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=0.25, total_iters=4)",
+         "a linear warm-up", "schedule",
+         {"scheduler": "LinearLR", "kwargs": {"start_factor": 0.25, "total_iters": 4}, "steps": 8}),
+    Case("OneCycleLR", "schedules", "OneCycleLR(optimizer, max_lr=1.0, total_steps=10)",
+         "torch.optim.lr_scheduler.OneCycleLR(..., cycle_momentum=False)",
+         "no momentum cycling here (PyTorch's cycle_momentum=True by default)", "schedule",
+         {"scheduler": "OneCycleLR", "kwargs": {"max_lr": 1.0, "total_steps": 10}, "steps": 9,
+          "torch_only": {"cycle_momentum": False}}),
+    Case("Adam.state_dict", "optimizer state_dict", "Adam.state_dict(): {'state': {i: {'step', "
+         "'exp_avg', 'exp_avg_sq'}}, 'param_groups': [...]}", "torch.optim.Adam.state_dict()",
+         "NumPy arrays and an int step here, tensors there; weight entries transposed",
+         "optimizer_state", {"optimizer": "Adam", "kwargs": {"lr": 0.01}}),
+    Case("SGD.state_dict", "optimizer state_dict", "SGD(momentum=0.9).state_dict(): "
+         "{'state': {i: {'momentum_buffer', 'step'}}, ...}",
+         "torch.optim.SGD(momentum=0.9).state_dict()", "a 'step' count is kept for SGD too "
+         "(PyTorch keeps none)", "optimizer_state",
+         {"optimizer": "SGD", "kwargs": {"lr": 0.1, "momentum": 0.9}}),
     Case("state_dict", "state_dict", "model.state_dict(): {'0.weight': (4, 16), ...}",
          "model.state_dict(): {'0.weight': (16, 4), ...}", "same names; NumPy arrays here, "
          "tensors there; weights transposed", "state_dict"),
