@@ -184,8 +184,9 @@ def _npy_array(path: Any, name: str, data: bytes, spec: dict[str, Any] | None) -
     stream = io.BytesIO(data)
     try:
         version = np.lib.format.read_magic(stream)
-        read_header = {(1, 0): np.lib.format.read_array_header_1_0,
-                       (2, 0): np.lib.format.read_array_header_2_0}[version]
+        # Any: older NumPy stubs (2.2, the lock's version on Python 3.10) lack max_header_size.
+        read_header: Any = {(1, 0): np.lib.format.read_array_header_1_0,
+                            (2, 0): np.lib.format.read_array_header_2_0}[version]
         shape, fortran, dtype = read_header(stream, max_header_size=_MAX_NPY_HEADER)
     except Exception as err:  # noqa: BLE001 - unknown version, malformed header dict
         raise _damaged(path, f"member '{name}' is not a valid .npy array ({err})") from None
