@@ -109,11 +109,19 @@ def use_book_style() -> None:
     every chapter calls it once so all figures look alike.
     """
     _, sns = _require_plotting()
+    from cycler import cycler
+
+    # Colour-blind-safe colours, each line with its own dash pattern as well: lines stay
+    # apart in greyscale (print) and for readers who do not tell the colours apart.
+    dashes = ["-", "--", ":", "-.", (0, (5, 1)), (0, (3, 1, 1, 1)), (0, (1, 1)),
+              (0, (5, 2, 1, 2)), (0, (3, 2)), (0, (7, 2))]
+    lines = cycler(color=sns.color_palette("colorblind", len(dashes))) + cycler(linestyle=dashes)
     sns.set_theme(
         context="notebook",
         style="whitegrid",
         palette="colorblind",
         rc={
+            "axes.prop_cycle": lines,
             "figure.figsize": (6.4, 4.0),
             "figure.dpi": 100,
             "axes.spines.top": False,
