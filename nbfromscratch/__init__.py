@@ -11,8 +11,8 @@ PyTorch's names for the building blocks and scikit-learn's for the estimators::
 
 or simply ``nbf.MLPClassifier().fit(X, y)``. The functions of chapters 2-4 live in
 ``nbf.functional`` (also ``nbf.F``). Importing the package imports NumPy only; pandas and
-tqdm are loaded by :func:`fit`, matplotlib/seaborn by the plotting helpers and
-scikit-learn by :func:`load_digits`.
+tqdm are loaded by :func:`fit` and matplotlib/seaborn by the plotting helpers; scikit-learn
+is never imported (the estimators answer its questions only when it asks).
 """
 
 from __future__ import annotations
