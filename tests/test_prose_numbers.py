@@ -18,9 +18,6 @@ The rule this file enforces, for the markdown cells of every notebook in ``_toc.
   each would bury the prose. Results that are integers are printed by the cell beside them.
 * ``INPUTS`` lists, per chapter, the few typed numbers that are *inputs* the code is given
   (a noise level, a learning rate, a threshold), each with the reason.
-
-Chapter 08 is on a temporary allowlist: it is being edited on another branch,
-and the integrator glues its numbers (see notes-ch8-ch13.md), then removes it here.
 """
 
 from __future__ import annotations
