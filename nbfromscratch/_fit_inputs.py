@@ -26,6 +26,7 @@ from ._validation import (
     check_positive_int,
     check_same_length,
     is_int,
+    kind_of,
 )
 from .callbacks import Callback, as_callbacks
 from .exceptions import (
@@ -44,18 +45,11 @@ __all__ = [
 ]
 
 
-def _kind(obj: Any) -> str:
-    """How a message names what was passed: a class is not an instance of it."""
-    if isinstance(obj, type):
-        return f"the class {obj.__name__} (create an instance: {obj.__name__}(...))"
-    return type(obj).__name__
-
-
 def check_loss_fn(loss_fn: Any, who: str) -> None:
     """A loss object (an instance, not the class): callable, with ``backward``."""
     if isinstance(loss_fn, (type, Module)) or not (callable(loss_fn) and hasattr(loss_fn, "backward")):
         raise ArgumentTypeError(
-            f"{who}: loss_fn must be a loss such as CrossEntropyLoss(), got {_kind(loss_fn)}"
+            f"{who}: loss_fn must be a loss such as CrossEntropyLoss(), got {kind_of(loss_fn)}"
         )
 
 
@@ -69,7 +63,7 @@ def check_objects(loss_fn: Any, optimizer: Any, validation_data: Any, callbacks:
     if isinstance(optimizer, type) or not hasattr(optimizer, "step"):
         raise ArgumentTypeError(
             f"fit: optimizer must be an optimizer such as Adam(model.parameters()), "
-            f"got {_kind(optimizer)}"
+            f"got {kind_of(optimizer)}"
         )
     if validation_data is not None and (
             not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2):
@@ -105,7 +99,7 @@ def check_owner(model: Module, params: list[Parameter], optimizer: Any) -> list[
 
 def model_dtype(model: Module, who: str = "fit") -> np.dtype:
     if not isinstance(model, Module):
-        raise ArgumentTypeError(f"{who}: model must be a Module, got {_kind(model)}")
+        raise ArgumentTypeError(f"{who}: model must be a Module, got {kind_of(model)}")
     dtype = model.dtype
     if dtype is None:
         raise ParameterError(f"{who}: {type(model).__name__} has no parameters to train")

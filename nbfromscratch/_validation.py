@@ -37,6 +37,7 @@ from .exceptions import (
 )
 
 __all__ = [
+    "kind_of",
     "describe", "as_array", "check_array", "float_width_message", "float_input", "as_float",
     "check_finite", "check_not_empty", "check_same_length", "check_choice",
     "lookup", "is_int", "finite_real", "shown", "check_real", "check_nonnegative", "check_positive",
@@ -295,6 +296,13 @@ def finite_real(value: Any) -> float | None:
     except OverflowError:  # an int beyond 1.8e308
         return None
     return number if math.isfinite(number) else None
+
+
+def kind_of(obj: Any) -> str:
+    """How a message names what was passed: a class is not an instance of it."""
+    if isinstance(obj, type):
+        return f"the class {obj.__name__} (create an instance: {obj.__name__}(...))"
+    return type(obj).__name__
 
 
 def shown(value: Any) -> str:

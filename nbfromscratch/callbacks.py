@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._validation import check_nonnegative, check_positive_int
+from ._validation import check_nonnegative, check_positive_int, kind_of
 from .exceptions import ArgumentTypeError, UnknownNameError
 
 if TYPE_CHECKING:
@@ -145,11 +145,11 @@ def as_callbacks(callbacks: Any, who: str = "fit") -> list[Callback]:
     what = "a list of Callback objects or functions callback(epoch, logs)"
     if isinstance(callbacks, Callback) or callable(callbacks) and not isinstance(callbacks, type):
         raise ArgumentTypeError(
-            f"{who}: callbacks must be {what}, got {_kind(callbacks)} "
+            f"{who}: callbacks must be {what}, got {kind_of(callbacks)} "
             "(wrap a single one in a list: [f])"
         )
     if isinstance(callbacks, (str, bytes)) or not hasattr(callbacks, "__iter__"):
-        raise ArgumentTypeError(f"{who}: callbacks must be {what}, got {_kind(callbacks)}")
+        raise ArgumentTypeError(f"{who}: callbacks must be {what}, got {kind_of(callbacks)}")
     out: list[Callback] = []
     for i, c in enumerate(callbacks):
         if isinstance(c, Callback):
@@ -159,13 +159,7 @@ def as_callbacks(callbacks: Any, who: str = "fit") -> list[Callback]:
         else:
             raise ArgumentTypeError(
                 f"{who}: callbacks[{i}] must be a function callback(epoch, logs) or a Callback, "
-                f"got {_kind(c)}"
+                f"got {kind_of(c)}"
             )
     return out
 
-
-def _kind(obj: Any) -> str:
-    """How a message names what was passed: a class is not an instance of it."""
-    if isinstance(obj, type):
-        return f"the class {obj.__name__} (create an instance: {obj.__name__}(...))"
-    return type(obj).__name__

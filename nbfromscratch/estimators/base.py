@@ -48,8 +48,6 @@ if TYPE_CHECKING:
 
 __all__ = ["BaseMLP"]
 
-# The solvers are the optimizer table's names: a new optimizer is a new solver.
-_SOLVERS = tuple(_OPTIMIZERS)
 
 
 class BaseMLP:
@@ -272,6 +270,7 @@ class BaseMLP:
         return Sequential(*layers)
 
     def _optimizer(self, model: Module) -> Optimizer:
+        # The solvers are the optimizer table's names: a new optimizer is a new solver.
         solver = lookup(_OPTIMIZERS, self.solver, f"{type(self).__name__}: solver").__name__.lower()
         lr = self.learning_rate_init
         if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)) \
