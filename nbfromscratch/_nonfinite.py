@@ -3,7 +3,7 @@
 Derived in chapter 8, *Training* (``chapters/08_training``); the cheap checks are explained
 in chapter 13, *Making it fast* (``chapters/13_making_it_fast``).
 
-Every batch pays for one ``vdot`` per stepped weight (:class:`_StepGuard`) and one
+Every batch pays for one copy and one ``vdot`` of the stepped weights (:class:`_StepGuard`) and one
 ``math.isfinite`` of the loss; everything else here runs only once something went wrong,
 and may then take its time to say precisely what.
 """
@@ -11,6 +11,7 @@ and may then take its time to say precisely what.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +20,7 @@ import numpy as np
 from ._validation import describe
 from .exceptions import NonFiniteError
 from .layers.module import Module, Parameter, release_saved
+from .optim._groups import flat_runs, flat_view
 
 __all__ = ["_check_loss", "_first_nonfinite", "_check_gradients", "_StepGuard", "_modules"]
 
@@ -76,6 +78,8 @@ def _first_nonfinite(model: Module, xb: np.ndarray, yb: np.ndarray | None = None
     )
 
 
+_DATA = operator.attrgetter("data")
+
 #: Finite weights above these (float32: 'f', float64: 'd') mean a run has diverged.
 _HUGE = {"f": 1e30, "d": 1e150}
 
@@ -109,40 +113,51 @@ class _StepGuard:
 
     A NaN or inf gradient makes its weight NaN/inf through the step, and so does an update
     that overflows (a huge learning rate, float32's range) from finite gradients: checking
-    the weights after the step catches both. A copy of each stepped weight (into buffers
-    allocated once) makes the undo exact; the check is one ``vdot`` per weight, a single
-    BLAS pass with no temporary (chapter 13).
+    the weights after the step catches both. A copy of the stepped weights (into buffers
+    allocated once) makes the undo exact. The weights of a network lie side by side in
+    memory, so both the copy and the check run once on all of them as one flat vector; the
+    check is a ``vdot``, a single BLAS pass with no temporary (chapter 13).
     """
 
     def __init__(
         self, model: Module, named: list[tuple[str, Parameter]], stepped: list[Parameter]
     ) -> None:
         self.named, self.stepped = named, stepped
-        self.copies = [np.empty_like(p.data) for p in stepped]
+        self._layout()
         for name, p in named:  # once per fit: training starts from finite weights
-            if not np.isfinite(p.data).all():
+            w = p.data
+            if not math.isfinite(np.vdot(w, w)) and not np.isfinite(w).all():
                 raise NonFiniteError(
                     f"fit: parameter '{name}' of {describe(_owner(model, p))} holds NaN or inf "
                     "before training starts (weights of a run that diverged?); build or load "
                     "the model again"
                 )
 
+    def _layout(self) -> None:
+        """One flat view (and a buffer for its copy) per run of weights side by side."""
+        self.datas = [p.data for p in self.stepped]
+        runs = flat_runs(self.datas)
+        self.flats = [flat_view([self.datas[i] for i in run]) for run in runs]
+        self.copies = [np.empty_like(flat) for flat in self.flats]
+
     def step(self, optimizer: Any, model: Module, epoch: int, batch: int, n_batches: int) -> None:
-        for copy, p in zip(self.copies, self.stepped):
-            copy[...] = p.data
+        # A weight given a new array (p.data = ...) since the last step: lay out again.
+        if not all(map(operator.is_, map(_DATA, self.stepped), self.datas)):
+            self._layout()
+        for copy, flat in zip(self.copies, self.flats):
+            np.copyto(copy, flat)
         optimizer.step()
-        for p in self.stepped:
-            w = p.data
+        for flat in self.flats:
             # sum(w * w) is NaN/inf if any w is; huge finite weights can overflow it too:
             # confirm element-wise before stopping.
-            if not math.isfinite(np.vdot(w, w)) and not np.isfinite(w).all():
-                self._undo(p, optimizer, model, epoch, batch, n_batches)
+            if not math.isfinite(np.vdot(flat, flat)) and not np.isfinite(flat).all():
+                self._undo(optimizer, model, epoch, batch, n_batches)
 
-    def _undo(self, p: Parameter, optimizer: Any, model: Module, epoch: int, batch: int,
-              n_batches: int) -> None:
-        """Put back every stepped weight, then raise naming ``p`` and the cause."""
-        for copy, q in zip(self.copies, self.stepped):
-            q.data[...] = copy
+    def _undo(self, optimizer: Any, model: Module, epoch: int, batch: int, n_batches: int) -> None:
+        """Put back every stepped weight, then raise naming the first bad one and the cause."""
+        p = next(q for q in self.stepped if not np.isfinite(q.data).all())
+        for copy, flat in zip(self.copies, self.flats):
+            np.copyto(flat, copy)
         # A non-finite gradient is the cause: say so. Otherwise the update overflowed.
         _check_gradients(model, self.named, epoch, batch, n_batches)
         name = next(n for n, q in self.named if q is p)

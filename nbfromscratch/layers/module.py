@@ -25,6 +25,7 @@ import numpy as np
 
 from .._validation import as_array, check_float_dtype, describe
 from ..exceptions import BackwardBeforeForwardError, DTypeError, ShapeError
+from . import _blocks
 
 __all__ = ["Parameter", "Module", "MAX_PENDING"]
 
@@ -69,7 +70,9 @@ class Parameter:
     data : ndarray
         The current values; optimizers update it in place.
 
-    The gradient is the property :attr:`grad`.
+    The gradient is the property :attr:`grad`. Both arrays are made next to those of the
+    previous parameter (:mod:`~nbfromscratch.layers._blocks`), so that an optimizer can
+    update a whole network as one flat vector (chapter 13, *Making it fast*).
     """
 
     __slots__ = ("data", "_grad", "_grad_is_zero")
@@ -77,12 +80,30 @@ class Parameter:
     def __init__(self, data: np.ndarray) -> None:
         data = as_array(data, "Parameter data")
         check_float_dtype(data.dtype, "Parameter data")
-        # Own a contiguous copy: the optimizer updates it in place, and aliasing the
-        # caller's array would silently change it too.
-        self.data: np.ndarray = np.array(data, order="C", copy=True)
-        self._grad: np.ndarray = np.zeros_like(self.data)
+        self._store(data)
+
+    def _store(self, values: np.ndarray) -> None:
+        """Copy ``values`` into fresh arrays next to the last parameter made, gradient zero.
+
+        A copy, because the optimizer updates ``data`` in place and aliasing the caller's
+        array would silently change it too; next to the last parameter, so that an
+        optimizer can update a whole network as one flat vector (chapter 13).
+        """
+        self.data: np.ndarray
+        self._grad: np.ndarray
+        self.data, self._grad = _blocks.take(values.shape, values.dtype)
+        self.data[...] = values
         # True after zero_grad(): the zeros are not written yet (see accumulate_grad).
         self._grad_is_zero = False
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"data": self.data, "grad": self.grad}
+
+    def __setstate__(self, state: Any) -> None:
+        if isinstance(state, tuple):  # the default state of a class with __slots__
+            state = {**state[1], "grad": state[1]["_grad"]}
+        self._store(np.asarray(state["data"]))
+        self._grad[...] = state["grad"]
 
     @property
     def grad(self) -> np.ndarray:
@@ -312,8 +333,7 @@ class Module:
         """Convert every parameter (and its gradient) to ``dtype`` (float32 or float64)."""
         dtype = check_float_dtype(dtype, f"{type(self).__name__}.to()")
         for p in self.parameters():
-            p.data = p.data.astype(dtype)
-            p.grad = np.zeros_like(p.data)
+            p._store(p.data.astype(dtype))
         return self
 
     # -- weights as plain arrays (used by save/load) ---------------------------------------

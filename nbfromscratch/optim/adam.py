@@ -57,19 +57,20 @@ class Adam(Optimizer):
         self.eps = check_nonnegative(eps, f"{name}: eps")
         self.weight_decay = check_nonnegative(weight_decay, f"{name}: weight_decay")
 
-    def _update(self, p: Parameter, state: dict[str, np.ndarray], t: int) -> None:
+    def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
+                t: int) -> None:
         if "exp_avg" not in state:
-            state["exp_avg"] = np.zeros_like(p.data)
-            state["exp_avg_sq"] = np.zeros_like(p.data)
+            state["exp_avg"] = np.zeros_like(theta)
+            state["exp_avg_sq"] = np.zeros_like(theta)
         scratch, m, v = state["scratch"], state["exp_avg"], state["exp_avg_sq"]
         beta1, beta2 = self.betas
         if self._decoupled:
             # AdamW: theta -= lr wd theta, before and apart from the Adam step   (7.8)
             if self.weight_decay != 0:
-                p.data *= 1.0 - self.lr * self.weight_decay
-            g = p.grad
+                theta *= 1.0 - self.lr * self.weight_decay
+            g = grad
         else:
-            g = self._grad(p, state, self.weight_decay)  # g = grad + wd theta   (7.7)
+            g = self._grad(theta, grad, state, self.weight_decay)  # g = grad + wd theta   (7.7)
         # m = b1 m + (1 - b1) g   (7.7)
         m *= beta1
         np.multiply(g, 1.0 - beta1, out=scratch)
@@ -88,7 +89,7 @@ class Adam(Optimizer):
         scratch += self.eps
         np.divide(m, scratch, out=scratch)
         scratch *= self.lr / bias_correction1
-        p.data -= scratch
+        theta -= scratch
 
 
 class AdamW(Adam):

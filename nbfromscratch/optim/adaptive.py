@@ -57,9 +57,10 @@ class Adagrad(Optimizer):
         for p, state in zip(self.params, self.state):
             state["sum"] = np.full_like(p.data, self.initial_accumulator_value)
 
-    def _update(self, p: Parameter, state: dict[str, np.ndarray], t: int) -> None:
+    def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
+                t: int) -> None:
         scratch, acc = state["scratch"], state["sum"]
-        g = self._grad(p, state, self.weight_decay)  # g = grad + wd theta
+        g = self._grad(theta, grad, state, self.weight_decay)  # g = grad + wd theta
         lr_t = self.lr / (1.0 + (t - 1) * self.lr_decay)
         # s = s + g^2   (7.5)
         np.multiply(g, g, out=scratch)
@@ -69,7 +70,7 @@ class Adagrad(Optimizer):
         scratch += self.eps
         np.divide(g, scratch, out=scratch)
         scratch *= lr_t
-        p.data -= scratch
+        theta -= scratch
 
 
 class RMSprop(Optimizer):
@@ -118,15 +119,16 @@ class RMSprop(Optimizer):
         self.momentum = check_nonnegative(momentum, "RMSprop: momentum")
         self.centered = bool(centered)
 
-    def _update(self, p: Parameter, state: dict[str, np.ndarray], t: int) -> None:
+    def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
+                t: int) -> None:
         if "square_avg" not in state:
-            state["square_avg"] = np.zeros_like(p.data)
+            state["square_avg"] = np.zeros_like(theta)
             if self.centered:
-                state["grad_avg"] = np.zeros_like(p.data)
+                state["grad_avg"] = np.zeros_like(theta)
             if self.momentum > 0:
-                state["momentum_buffer"] = np.zeros_like(p.data)
+                state["momentum_buffer"] = np.zeros_like(theta)
         scratch, sq = state["scratch"], state["square_avg"]
-        g = self._grad(p, state, self.weight_decay)  # g = grad + wd theta
+        g = self._grad(theta, grad, state, self.weight_decay)  # g = grad + wd theta
         # v = alpha v + (1 - alpha) g^2   (7.6)
         sq *= self.alpha
         np.multiply(g, g, out=scratch)
@@ -155,4 +157,4 @@ class RMSprop(Optimizer):
             np.multiply(buf, self.lr, out=scratch)
         else:
             scratch *= self.lr
-        p.data -= scratch
+        theta -= scratch

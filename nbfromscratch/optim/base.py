@@ -3,7 +3,9 @@
 An optimizer only sees :class:`Parameter` objects: it reads ``p.grad`` (never modifies
 it) and updates ``p.data`` **in place**, so the arrays a model holds stay the same
 objects. State buffers (momentum, squared-gradient averages...) have the dtype of their
-parameter, and each parameter has one scratch array so that a step allocates nothing.
+parameter, and one scratch array serves every step, so that a step allocates nothing.
+The parameters of a network lie side by side in memory, and every rule is elementwise: a
+step runs the rule once on all of them, as one flat vector (:mod:`._groups`, chapter 13).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 from .._validation import check_nonnegative, check_unit_interval
 from ..exceptions import ArgumentTypeError, ParameterError, ShapeError
 from ..layers.module import Module, Parameter
+from ._groups import Group, build_groups
 
 __all__ = ["Optimizer"]
 
@@ -98,6 +101,7 @@ class Optimizer:
         self.params: list[Parameter] = _parameter_list(params, type(self).__name__)
         self.state: list[dict[str, np.ndarray]] = [{} for _ in self.params]
         self.step_count = 0
+        self._groups: list[Group] = []
 
     def zero_grad(self) -> None:
         """Set every parameter's gradient to zero (in place)."""
@@ -107,30 +111,52 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter in place from its current ``.grad``."""
         self.step_count += 1
-        for p, state in zip(self.params, self.state):
-            if "scratch" not in state:
-                # One scratch array per parameter: every step reuses it for temporaries.
-                state["scratch"] = np.empty_like(p.data)
-            self._update(p, state, self.step_count)
+        # The rule is elementwise: it runs once per group of parameters that lie side by
+        # side in memory (usually one group: the whole network, as one flat vector).
+        for group in self._layout():
+            if "scratch" not in group.state:
+                # One scratch array: every step reuses it for temporaries.
+                group.state["scratch"] = np.empty_like(group.data)
+            self._update(group.data, group.grad, group.state, self.step_count)
+            group.publish(self.state, self._temporaries)
 
-    def _update(self, p: Parameter, state: dict[str, np.ndarray], t: int) -> None:
-        """Apply step ``t`` (1, 2, ...) of the update rule to one parameter."""
+    def _layout(self) -> list[Group]:
+        """The groups, built again if a parameter or ``state`` holds new arrays."""
+        for group in self._groups:
+            if not group.ready(self.state):
+                break
+        else:
+            if self._groups:
+                return self._groups
+        self._groups = build_groups(self.params, self.state)
+        for group in self._groups:
+            group.ready(self.state)
+        return self._groups
+
+    def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
+                t: int) -> None:
+        """Apply step ``t`` (1, 2, ...) of the update rule to the values ``theta`` in place.
+
+        ``theta`` and ``grad`` hold some parameters' values and gradients (read ``grad``,
+        never write it); ``state`` their buffers, made here on the first step.
+        """
         raise NotImplementedError
 
     @staticmethod
-    def _grad(p: Parameter, state: dict[str, np.ndarray], weight_decay: float) -> np.ndarray:
+    def _grad(theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
+              weight_decay: float) -> np.ndarray:
         """``g_t = grad + weight_decay * theta`` (the L2 penalty's gradient folded in).
 
-        Without weight decay this is ``p.grad`` itself (only read, never written);
+        Without weight decay this is ``grad`` itself (only read, never written);
         otherwise a buffer of its own, so that ``state["scratch"]`` stays free.
         """
         if weight_decay == 0:
-            return p.grad
+            return grad
         if "decayed_grad" not in state:
-            state["decayed_grad"] = np.empty_like(p.data)
+            state["decayed_grad"] = np.empty_like(theta)
         g = state["decayed_grad"]
-        np.multiply(p.data, weight_decay, out=g)
-        g += p.grad
+        np.multiply(theta, weight_decay, out=g)
+        g += grad
         return g
 
     def __repr__(self) -> str:

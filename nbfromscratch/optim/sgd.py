@@ -60,9 +60,10 @@ class SGD(Optimizer):
             raise ParameterError("SGD: nesterov=True requires momentum > 0 and dampening = 0")
         self.nesterov = bool(nesterov)
 
-    def _update(self, p: Parameter, state: dict[str, np.ndarray], t: int) -> None:
+    def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
+                t: int) -> None:
         scratch = state["scratch"]
-        g = self._grad(p, state, self.weight_decay)  # g = grad + wd * theta   (7.3)
+        g = self._grad(theta, grad, state, self.weight_decay)  # g = grad + wd * theta   (7.3)
         if self.momentum != 0:
             if "momentum_buffer" not in state:
                 buf = state["momentum_buffer"] = g.copy()  # b_1 = g_1   (7.3)
@@ -78,11 +79,11 @@ class SGD(Optimizer):
             if self.nesterov:
                 # theta -= lr (g + mu b)   (7.3, Nesterov), as two in-place subtractions
                 np.multiply(g, self.lr, out=scratch)
-                p.data -= scratch
+                theta -= scratch
                 np.multiply(buf, self.lr * self.momentum, out=scratch)
-                p.data -= scratch
+                theta -= scratch
                 return
             g = buf  # g = b   (7.3, momentum)
         # theta -= lr g   (7.3)
         np.multiply(g, self.lr, out=scratch)
-        p.data -= scratch
+        theta -= scratch
