@@ -189,32 +189,34 @@ class CrossEntropyLoss(Loss):
                 or pred.ndim != 2 or target.shape[0] != len(pred) or target.ndim > 2:
             pred, target = self.check(pred, target)
         n = len(pred)
-        with np.errstate(over="ignore", invalid="ignore"):  # as in __call__
-            # log P = Z - logsumexp(Z), with the row maximum shifted out first   (4.5, 4.6)
-            logp = pred - pred.max(axis=1, keepdims=True)
-            logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
-            if target.ndim == 1:
-                self._check_range(target, pred.shape[1])
-                # L = -(1/n) sum_i log P_{i, y_i}   (4.3)
-                total = -float(logp[np.arange(n), target].sum())
-            else:
-                pred, target = self._checked(pred, target)
-                # L = -(1/n) sum_i sum_c Y_ic log P_ic   (4.4); 0 log 0 counts as 0
-                total = -float(np.vdot(target, logp))
-                if not math.isfinite(total):
-                    total = -float(np.sum(target * logp, where=target > 0))
-        self._saved = (logp, target)
+        # log P = Z - logsumexp(Z), with the row maximum shifted out first   (4.5, 4.6):
+        # log P = z - log(s), z = Z - max_c Z, s = sum_c e^z (no overflow: z <= 0)
+        z = pred - np.maximum.reduce(pred, axis=1, keepdims=True)
+        e = np.exp(z)
+        s = np.add.reduce(e, axis=1)
+        if target.ndim == 1:
+            self._check_range(target, pred.shape[1])
+            # L = -(1/n) sum_i log P_{i, y_i} = (1/n) sum_i (log s_i - z_{i, y_i})   (4.3)
+            total = float(np.add.reduce(np.log(s)) - np.add.reduce(z[np.arange(n), target]))
+        else:
+            pred, target = self._checked(pred, target)
+            logp = z - np.log(s)[:, None]
+            # L = -(1/n) sum_i sum_c Y_ic log P_ic   (4.4); 0 log 0 counts as 0
+            total = -float(np.vdot(target, logp))
+            if not math.isfinite(total):
+                total = -float(np.sum(target * logp, where=target > 0))
+        self._saved = (e, s, target)
         return total * self._scale(n)
 
     def backward(self) -> np.ndarray:
-        logp, target = self._load()
-        n = len(logp)
-        grad = np.exp(logp)  # P = softmax(Z)
+        e, s, target = self._load()
+        n = len(e)
+        grad = e / s[:, None]  # P = softmax(Z) = e^z / s
         if target.ndim == 1:
             grad[np.arange(n), target] -= 1  # dL/dZ = (1/n) (P - Y)   (4.7)
         else:
             # P * sum_c Y_ic - Y: the same (4.7) for rows of Y that sum to 1
-            grad *= target.sum(axis=1, keepdims=True)
+            grad *= np.add.reduce(target, axis=1, keepdims=True)
             grad -= target
         grad *= self._scale(n)
         return grad

@@ -10,7 +10,7 @@ precise error when the loss, a gradient or a weight stops being a finite number.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -132,7 +132,6 @@ def fit(
     """
     # Imported here, not at the top: ``import nbfromscratch`` must stay NumPy-only.
     import pandas as pd
-    tqdm = _tqdm()
 
     callbacks = check_objects(loss_fn, optimizer, validation_data, callbacks)
     dtype = model_dtype(model)
@@ -147,8 +146,9 @@ def fit(
     check_options(epochs, batch_size, early_stopping, validation, min_delta)
     if early_stopping is not None:
         callbacks.append(EarlyStopping(patience=early_stopping, min_delta=min_delta))
-    rng = as_rng(rng)
-    _seed_dropout(model, rng)
+    if rng is not None or shuffle:  # else made only if a Dropout layer needs one
+        rng = as_rng(rng)
+    rng = _seed_dropout(model, rng)
     classification = is_classification(loss_fn)
     per_sample = _outputs_per_sample(loss_fn, y)
     rows: list[dict[str, float]] = []
@@ -158,7 +158,7 @@ def fit(
     # Overflow to inf/NaN is caught, precisely, as NonFiniteError: NumPy's own
     # RuntimeWarnings about it would only repeat that less clearly.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
-            tqdm(range(1, epochs + 1), desc="fit", unit="epoch", disable=not progress) as bar:
+            _progress_bar(range(1, epochs + 1), progress) as bar:
         for epoch in bar:
             batches = iterate_minibatches(X, y, batch_size, shuffle=shuffle, rng=rng)
             loss_sum, correct = _train_epoch(
@@ -179,10 +179,35 @@ def fit(
             if any([bool(c.on_epoch_end(epoch, dict(row), model)) for c in callbacks]):
                 break
 
-    history = pd.DataFrame(rows)
+    # One array per column: pandas builds that faster than from a list of rows.
+    history = pd.DataFrame({k: np.array([row[k] for row in rows]) for k in rows[0]}, copy=False)
     for callback in callbacks:
         callback.on_train_end(model, history)
     return history
+
+
+def _progress_bar(epochs: range, progress: bool) -> Any:
+    """tqdm's bar over the epochs, or (``progress=False``) a stand-in that shows nothing."""
+    return _tqdm()(epochs, desc="fit", unit="epoch") if progress else _NoBar(epochs)
+
+
+class _NoBar:
+    """The part of tqdm's interface ``fit`` uses, doing nothing: cheaper than a disabled bar."""
+
+    def __init__(self, epochs: range) -> None:
+        self.epochs = epochs
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.epochs)
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def set_postfix(self, *args: Any, **kwargs: Any) -> None:
+        return None
 
 
 def _tqdm() -> Any:
@@ -246,21 +271,24 @@ def _count_correct(out: np.ndarray, target: np.ndarray, loss_fn: Loss | None = N
     return int(np.count_nonzero((out.reshape(target.shape) > 0) == (target > 0.5)))
 
 
-def _seed_dropout(model: Module, rng: np.random.Generator) -> None:
+def _seed_dropout(model: Module, rng: np.random.Generator | None) -> np.random.Generator | None:
     """Give every Dropout built without its own rng a generator derived from fit's ``rng``.
 
     ``spawn`` derives independent streams without drawing from ``rng``: the shuffling is
-    the same with or without dropout layers.
+    the same with or without dropout layers. Returns ``rng`` (fresh entropy if it was
+    ``None`` and a layer needed it).
     """
     layers = [m for m in _modules(model) if getattr(m, "rng_from_fit", False)]
     if not layers:
-        return
+        return rng
+    rng = as_rng(rng)
     try:
         children = rng.spawn(len(layers))
     except TypeError:  # a bit generator seeded without a SeedSequence (Philox(key=...))
         children = [np.random.default_rng(s) for s in rng.integers(2**63, size=len(layers))]
     for layer, child in zip(layers, children):
         layer.rng = child  # type: ignore[attr-defined]
+    return rng
 
 
 def evaluate(model: Module, loss_fn: Loss, X: Any, y: Any) -> dict[str, float]:
