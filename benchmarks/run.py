@@ -453,10 +453,18 @@ def gemm_peak(dtype: Any, n: int = 2048, repeats: int = 3) -> float:
     return 2.0 * n**3 / best / 1e9
 
 
-#: The clock the epochs are timed with: wall time (the default), or the CPU time of this
-#: process (``--clock cpu``), which a busy neighbour disturbs far less but which counts every
-#: thread's busy time, including threads that spin while waiting: use it with ``--threads 1``.
+#: The clock the epochs are timed with: wall time, or the CPU time of this process, which a
+#: busy neighbour (or the host of a virtual machine) disturbs far less but which counts every
+#: thread's busy time, including threads that spin while waiting: only right for one thread.
+#: ``--clock auto`` (the default) takes CPU time for the one-thread cases and wall time else.
 CLOCK: Callable[[], float] = time.perf_counter
+CLOCK_NAME = "wall time"
+
+
+def case_clock(clock: str, threads: int) -> Callable[[], float]:
+    if clock == "cpu" or (clock == "auto" and threads == 1):
+        return time.process_time
+    return time.perf_counter
 
 
 def _timed(f: Callable[[], Any]) -> float:
@@ -559,7 +567,7 @@ def environment(threads: int) -> list[str]:
         f"date: {_dt.datetime.now().isoformat(timespec='seconds')}",
         f"machine: {platform.machine()}, {os.cpu_count()} logical cores, {cpu_model()}",
         f"threads used: {threads} (NumPy BLAS via threadpoolctl, torch.set_num_threads)",
-        f"clock: {'CPU time of the process' if CLOCK is time.process_time else 'wall time'}",
+        f"clock: {CLOCK_NAME}",
         f"load average: {load_average():.2f}",
         f"python {platform.python_version()}, numpy {np.__version__}, nbfromscratch {getattr(nbf, '__version__', '?')}",
         "OPENBLAS_CORETYPE=" + os.environ.get("OPENBLAS_CORETYPE", "(unset)")
@@ -635,9 +643,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", default=None, help="case names to run (default: all)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                         help="threads for every contender (default: all logical cores)")
-    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
-                        help="time epochs by the wall clock (default) or by this process's CPU time "
-                             "(for --threads 1 on a machine that other processes keep busy)")
+    parser.add_argument("--clock", choices=("auto", "wall", "cpu"), default="auto",
+                        help="time epochs by the wall clock, or by this process's CPU time (right only "
+                             "for one thread, and far less disturbed by other processes); auto "
+                             "(default): CPU time for the one-thread cases, wall time for the others")
     parser.add_argument("--retries", type=int, default=2,
                         help="measure a run again (at most this often) when other processes took "
                              "more than a tenth of the machine while it ran")
@@ -645,8 +654,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="before each timed epoch, wait up to SECONDS for the other processes "
                              "to leave the cores idle (0: never wait; Linux only)")
     args = parser.parse_args(argv)
-    global CLOCK
-    CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
+    global CLOCK_NAME
+    CLOCK_NAME = {"auto": "CPU time of the process for one-thread cases, wall time for the others",
+                  "cpu": "CPU time of the process", "wall": "wall time"}[args.clock]
     with limit_threads(args.threads):
         return run(args)
 
@@ -691,6 +701,8 @@ def run(args: argparse.Namespace) -> int:
     rows = []
     all_results: dict[tuple[str, str], Result] = {}
     for case in cases:
+        global CLOCK
+        CLOCK = case_clock(args.clock, case.threads or args.threads)
         with case_threads(case.threads or args.threads, args.threads):
             X, y = make_data(case)
             weights = initial_weights(case)
@@ -725,7 +737,9 @@ def run(args: argparse.Namespace) -> int:
             torch_sps = (results["pytorch"].samples_per_s(results["pytorch"].median)
                          if "pytorch" in results else float("nan"))
             print(f"== {case.name}: {case.n_samples} samples, {'-'.join(map(str, case.sizes))}, "
-                  f"batch {case.batch_size}, {case.threads or args.threads} thread(s), "
+                  f"batch {case.batch_size}, {case.epochs} epoch(s) per run, "
+                  f"{'CPU' if CLOCK is time.process_time else 'wall'} time, "
+                  f"{case.threads or args.threads} thread(s), "
                   f"{args.repeats} repeats, load average {max(loads):.2f} at most")
             if disturbed_runs:
                 print(f"   note: {disturbed_runs} run(s) were disturbed by other processes and measured again")
@@ -747,6 +761,7 @@ def run(args: argparse.Namespace) -> int:
                     "case": case.name, "contender": name, "dtype": case.dtype_name, "optimizer": case.optimizer,
                     "n_samples": case.n_samples, "batch_size": case.batch_size, "repeats": args.repeats,
                     "threads": case.threads or args.threads,
+                    "clock": "cpu" if CLOCK is time.process_time else "wall",
                     "median_s": round(r.median, 5), "min_s": round(min(r.times), 5), "max_s": round(max(r.times), 5),
                     "samples_per_s": round(sps, 1), "ratio_vs_torch": round(ratio, 3),
                     "gflops": round(gflops, 2), "gemm_peak_gflops": round(peak, 2),
