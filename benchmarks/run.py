@@ -759,7 +759,8 @@ def run(args: argparse.Namespace) -> int:
                       f"{100 * gflops / peak:6.0f}% {r.loss:8.4f} {r.peak_mb:8.1f}")
                 rows.append({
                     "case": case.name, "contender": name, "dtype": case.dtype_name, "optimizer": case.optimizer,
-                    "n_samples": case.n_samples, "batch_size": case.batch_size, "repeats": args.repeats,
+                    "n_samples": case.n_samples, "batch_size": case.batch_size, "epochs": case.epochs,
+                    "repeats": args.repeats,
                     "threads": case.threads or args.threads,
                     "clock": "cpu" if CLOCK is time.process_time else "wall",
                     "median_s": round(r.median, 5), "min_s": round(min(r.times), 5), "max_s": round(max(r.times), 5),
