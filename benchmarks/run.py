@@ -683,7 +683,7 @@ def run(args: argparse.Namespace) -> int:
         Case("mnist-shaped adam float64", (784, 256, 128, 10), "adam", np.float64, n_big),
         Case("digits sgd float32", (64, 32, 10), "sgd", np.float32, 1797, batch_size=32, data="digits"),
         Case("digits adam float64", (64, 32, 10), "adam", np.float64, 1797, batch_size=32, data="digits"),
-        # The book's scale: digits, one BLAS thread, 20 epochs per fit call (chapter 11 trains 20 to 40).
+        # The book's scale: digits, one BLAS thread, 20 epochs per fit call (chapter 11 trains for 10 to 40).
         Case("digits sgd float64 1 thread", (64, 32, 10), "sgd", np.float64, 1797, batch_size=32,
              data="digits", threads=1, epochs=20),
         Case("digits adam float64 1 thread", (64, 32, 10), "adam", np.float64, 1797, batch_size=32,
