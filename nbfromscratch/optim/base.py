@@ -137,8 +137,10 @@ class Optimizer:
                 t: int) -> None:
         """Apply step ``t`` (1, 2, ...) of the update rule to the values ``theta`` in place.
 
-        ``theta`` and ``grad`` hold some parameters' values and gradients (read ``grad``,
-        never write it); ``state`` their buffers, made here on the first step.
+        ``theta`` and ``grad`` hold the values and gradients of a run of parameters laid end
+        to end, often the whole network as one flat vector (read ``grad``, never write it);
+        ``state`` their buffers, made here on the first step. So the rule must be elementwise;
+        one that needs a quantity per parameter (a norm, say) overrides :meth:`step`.
         """
         raise NotImplementedError
 
