@@ -9,7 +9,9 @@ array nobody reads any more.
 from __future__ import annotations
 
 import copy
+import gc
 import pickle
+import weakref
 
 import numpy as np
 import pytest
@@ -187,8 +189,8 @@ def test_a_parameter_larger_than_a_block_gets_its_own(monkeypatch):
     monkeypatch.setattr(_blocks, "BLOCK", 8)
     monkeypatch.setattr(_blocks, "_open", {})
     small, big, after = Parameter(np.ones(3)), Parameter(np.ones((4, 5))), Parameter(np.ones(6))
-    assert big.data.base.size == 20 and small.data.base is not big.data.base
-    assert after.data.base is not big.data.base
+    assert big.data.base is None and big.data.shape == (4, 5)
+    assert small.data.base is not after.data.base  # 3 + 6 numbers do not fit a block of 8
     for p in (small, big, after):
         np.testing.assert_array_equal(p.grad, 0)
         p.grad[...] = 1
@@ -220,3 +222,15 @@ def test_the_step_guard_undoes_a_step_on_a_parameter_given_a_new_array():
         guard.step(opt, model, 1, 1, 1)
     for p, b in zip(params, before):
         np.testing.assert_array_equal(p.data, b)
+
+
+def test_a_large_parameter_is_freed_with_it(monkeypatch):
+    # The blocks must not keep a deleted model's memory: a large parameter owns its arrays.
+    monkeypatch.setattr(_blocks, "BLOCK", 8)
+    big = Parameter(np.ones(100))
+    owner = big.data if big.data.base is None else big.data.base  # the array owning the memory
+    freed = weakref.ref(owner)
+    del owner
+    del big
+    gc.collect()
+    assert freed() is None

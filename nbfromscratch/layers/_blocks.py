@@ -22,7 +22,7 @@ import numpy as np
 
 __all__ = ["take", "BLOCK"]
 
-#: Numbers per block; a parameter with more gets a block of its own.
+#: Numbers per block; a parameter with more gets arrays of its own.
 BLOCK = 1 << 20
 
 _lock = threading.Lock()
@@ -37,11 +37,12 @@ def take(shape: tuple[int, ...], dtype: np.dtype) -> tuple[np.ndarray, np.ndarra
     (the blocks of gradients start as zeros, which the OS provides without writing them).
     """
     n = math.prod(shape)
+    if n > BLOCK:  # a block of its own, which only this parameter keeps alive
+        return np.empty(shape, dtype), np.zeros(shape, dtype)
     with _lock:
         block = _open.get(dtype.char)
         if block is None or block[2] + n > len(block[0]):
-            size = max(BLOCK, n)
-            block = (np.empty(size, dtype), np.zeros(size, dtype), 0)
+            block = (np.empty(BLOCK, dtype), np.zeros(BLOCK, dtype), 0)
         values, grads, start = block
         _open[dtype.char] = (values, grads, start + n)
     return values[start:start + n].reshape(shape), grads[start:start + n].reshape(shape)
