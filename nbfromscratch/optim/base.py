@@ -122,15 +122,10 @@ class Optimizer:
 
     def _layout(self) -> list[Group]:
         """The groups, built again if a parameter or ``state`` holds new arrays."""
-        for group in self._groups:
-            if not group.ready(self.state):
-                break
-        else:
-            if self._groups:
-                return self._groups
-        self._groups = build_groups(self.params, self.state)
-        for group in self._groups:
-            group.ready(self.state)
+        if not self._groups or not all(group.ready(self.state) for group in self._groups):
+            self._groups = build_groups(self.params, self.state)
+            for group in self._groups:
+                group.ready(self.state)
         return self._groups
 
     def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
