@@ -3,7 +3,7 @@
 Derived in chapter 8, *Training* (``chapters/08_training``); the cheap checks are explained
 in chapter 13, *Making it fast* (``chapters/13_making_it_fast``).
 
-Every batch pays for one copy and one ``vdot`` of the stepped weights (:class:`_StepGuard`) and one
+Every batch pays for one ``vdot`` of the optimizer's step (:class:`_StepGuard`) and one
 ``math.isfinite`` of the loss; everything else here runs only once something went wrong,
 and may then take its time to say precisely what.
 """
@@ -21,6 +21,7 @@ from ._validation import describe
 from .exceptions import NonFiniteError
 from .layers.module import Module, Parameter, release_saved
 from .optim._groups import flat_runs, flat_view
+from .optim.base import NonFiniteStep, Optimizer
 
 __all__ = ["_check_loss", "_first_nonfinite", "_check_gradients", "_StepGuard", "_modules"]
 
@@ -109,21 +110,21 @@ def _check_gradients(
 
 
 class _StepGuard:
-    """Runs the optimizer step, and undoes it if it turned a finite weight into NaN/inf.
+    """Runs the optimizer step, and refuses one that would turn a finite weight into NaN/inf.
 
     A NaN or inf gradient makes its weight NaN/inf through the step, and so does an update
-    that overflows (a huge learning rate, float32's range) from finite gradients: checking
-    the weights after the step catches both. A copy of the stepped weights (into buffers
-    allocated once) makes the undo exact. The weights of a network lie side by side in
-    memory, so both the copy and the check run once on all of them as one flat vector; the
-    check is a ``vdot``, a single BLAS pass with no temporary (chapter 13).
+    that overflows (a huge learning rate, float32's range) from finite gradients. The
+    package's optimizers check their step before applying it (``Optimizer._step``): one
+    ``vdot`` of the step for the whole network, whose weights lie side by side in memory
+    (chapter 13). An optimizer with a ``step`` of its own is checked after it instead: the
+    stepped weights are copied first (into buffers allocated once), so the undo is exact.
     """
 
     def __init__(
         self, model: Module, named: list[tuple[str, Parameter]], stepped: list[Parameter]
     ) -> None:
         self.named, self.stepped = named, stepped
-        self._layout()
+        self.datas: list[np.ndarray] = []
         for name, p in named:  # once per fit: training starts from finite weights
             w = p.data
             if not math.isfinite(np.vdot(w, w)) and not np.isfinite(w).all():
@@ -133,16 +134,21 @@ class _StepGuard:
                     "the model again"
                 )
 
-    def _layout(self) -> None:
-        """One flat view (and a buffer for its copy) per run of weights side by side."""
-        self.datas = [p.data for p in self.stepped]
-        runs = flat_runs(self.datas)
-        self.flats = [flat_view([self.datas[i] for i in run]) for run in runs]
-        self.copies = [np.empty_like(flat) for flat in self.flats]
-
     def step(self, optimizer: Any, model: Module, epoch: int, batch: int, n_batches: int) -> None:
+        if type(optimizer).step is Optimizer.step:  # the package's step checks its own delta
+            try:
+                optimizer._step(finite=True)
+            except NonFiniteStep as refused:
+                self._explain(refused.first_bad(), optimizer, model, epoch, batch, n_batches)
+            return
+        self._checked_after(optimizer, model, epoch, batch, n_batches)
+
+    def _checked_after(
+        self, optimizer: Any, model: Module, epoch: int, batch: int, n_batches: int
+    ) -> None:
+        """Copy, step, check the weights (one ``vdot`` per run of them), undo if one went bad."""
         # A weight given a new array (p.data = ...) since the last step: lay out again.
-        if not all(map(operator.is_, map(_DATA, self.stepped), self.datas)):
+        if not all(map(operator.is_, map(_DATA, self.stepped), self.datas)) or not self.datas:
             self._layout()
         for copy, flat in zip(self.copies, self.flats):
             np.copyto(copy, flat)
@@ -151,14 +157,21 @@ class _StepGuard:
             # sum(w * w) is NaN/inf if any w is; huge finite weights can overflow it too:
             # confirm element-wise before stopping.
             if not math.isfinite(np.vdot(flat, flat)) and not np.isfinite(flat).all():
-                self._undo(optimizer, model, epoch, batch, n_batches)
+                p = next(q for q in self.stepped if not np.isfinite(q.data).all())
+                for copy, flat in zip(self.copies, self.flats):
+                    np.copyto(flat, copy)
+                self._explain(p, optimizer, model, epoch, batch, n_batches)
 
-    def _undo(self, optimizer: Any, model: Module, epoch: int, batch: int, n_batches: int) -> None:
-        """Put back every stepped weight, then raise naming the first bad one and the cause."""
-        p = next(q for q in self.stepped if not np.isfinite(q.data).all())
-        for copy, flat in zip(self.copies, self.flats):
-            np.copyto(flat, copy)
-        # A non-finite gradient is the cause: say so. Otherwise the update overflowed.
+    def _layout(self) -> None:
+        """One flat view (and a buffer for its copy) per run of weights side by side."""
+        self.datas = [p.data for p in self.stepped]
+        runs = flat_runs(self.datas)
+        self.flats = [flat_view([self.datas[i] for i in run]) for run in runs]
+        self.copies = [np.empty_like(flat) for flat in self.flats]
+
+    def _explain(self, p: Parameter, optimizer: Any, model: Module, epoch: int, batch: int,
+                 n_batches: int) -> None:
+        """Raise for the refused step: a non-finite gradient, or else an overflowing update."""
         _check_gradients(model, self.named, epoch, batch, n_batches)
         name = next(n for n, q in self.named if q is p)
         lr = getattr(optimizer, "lr", None)

@@ -25,6 +25,7 @@ from . import functional as F
 from ._labels import check_labels
 from ._validation import as_array, check_array, check_choice, describe
 from .exceptions import BackwardBeforeForwardError, EmptyInputError, LabelError, ShapeError
+from .layers._checks import seen
 
 __all__ = ["Loss", "MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss"]
 
@@ -222,6 +223,8 @@ class CrossEntropyLoss(Loss):
         return grad
 
     def _check_range(self, labels: np.ndarray, n_classes: int) -> None:
+        if seen.on:  # fit checked every label once, before the first batch
+            return
         # One reduction checks both ends: a negative int64 read as uint64 is above any C.
         if labels.dtype != np.int64 or int(labels.view(np.uint64).max()) >= n_classes:
             check_labels(labels, n_classes, f"{describe(self)}: target")

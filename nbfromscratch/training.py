@@ -26,7 +26,7 @@ from ._fit_inputs import (
     prepare_data,
 )
 
-# Re-exported: chapter 13 shows nbf.training._StepGuard.step; _check_gradients explains a failed step.
+# Re-exported: _StepGuard runs the checked step; _check_gradients explains a refused one.
 from ._nonfinite import (  # noqa: F401
     _check_gradients,
     _check_loss,
@@ -38,6 +38,7 @@ from ._validation import as_float, as_rng, check_array, check_not_empty
 from .callbacks import Callback, EarlyStopping
 from .data import iterate_minibatches
 from .exceptions import NonFiniteError
+from .layers._checks import seen
 from .layers.module import Module, Parameter
 from .losses import BCEWithLogitsLoss, Loss
 from .optim import Optimizer
@@ -152,6 +153,7 @@ def fit(
     classification = is_classification(loss_fn)
     per_sample = _outputs_per_sample(loss_fn, y)
     rows: list[dict[str, float]] = []
+    sizes_checked: set[int] = set()
     for callback in callbacks:
         callback.on_train_begin(model)
 
@@ -163,7 +165,8 @@ def fit(
             batches = iterate_minibatches(X, y, batch_size, shuffle=shuffle, rng=rng)
             loss_sum, correct = _train_epoch(
                 model, loss_fn, optimizer, params, batches, guard, epoch,
-                n_batches=math.ceil(len(X) / batch_size), classification=classification)
+                n_batches=math.ceil(len(X) / batch_size), classification=classification,
+                sizes_checked=sizes_checked)
             row: dict[str, float] = {"epoch": epoch, "loss": loss_sum / len(X)}
             if validation is not None:
                 val = _evaluate(model, loss_fn, *validation)
@@ -227,28 +230,35 @@ def _tqdm() -> Any:
 def _train_epoch(
     model: Module, loss_fn: Loss, optimizer: Optimizer, params: list[Parameter],
     batches: Iterable[tuple[np.ndarray, np.ndarray]], guard: _StepGuard, epoch: int,
-    n_batches: int, classification: bool,
+    n_batches: int, classification: bool, sizes_checked: set[int],
 ) -> tuple[float, int]:
     """One pass over the data: chapter 8's ``train_epoch``, with the checks that make it safe.
 
     Returns the sum of the batch losses (weighted by batch size) and the count of correct
-    predictions (for classification losses).
+    predictions (for classification losses). ``sizes_checked``: the batch sizes that have
+    run through every layer's checks in this ``fit`` (grows as batches pass).
     """
     model.train()
     loss_sum, correct = 0.0, 0
-    for batch, (xb, yb) in enumerate(batches, start=1):
-        for p in params:  # model.zero_grad(), without walking the module tree
-            p.zero_grad()
-        out = model(xb)
-        loss = loss_fn.forward(out, yb)  # forward only: fit checked the targets once
-        _check_loss(loss, epoch, batch, n_batches, model, xb, yb)
-        # The input is data: no layer needs dL/dX of it, so skip that product.
-        model.backward_params(loss_fn.backward())
-        # The step, undone if it made a weight NaN/inf (from the gradient or the update).
-        guard.step(optimizer, model, epoch, batch, n_batches)
-        loss_sum += loss * len(xb)
-        if classification:
-            correct += _count_correct(out, yb, loss_fn)
+    try:
+        for batch, (xb, yb) in enumerate(batches, start=1):
+            # Every check runs on the first batch of each size; the others pass them anyway.
+            seen.on = len(xb) in sizes_checked
+            for p in params:  # model.zero_grad(), without walking the module tree
+                p.zero_grad()
+            out = model(xb)
+            loss = loss_fn.forward(out, yb)  # forward only: fit checked the targets once
+            _check_loss(loss, epoch, batch, n_batches, model, xb, yb)
+            # The input is data: no layer needs dL/dX of it, so skip that product.
+            model.backward_params(loss_fn.backward())
+            # The step, refused if it would make a weight NaN/inf (gradient or update).
+            guard.step(optimizer, model, epoch, batch, n_batches)
+            sizes_checked.add(len(xb))
+            loss_sum += loss * len(xb)
+            if classification:
+                correct += _count_correct(out, yb, loss_fn)
+    finally:
+        seen.on = False
     return loss_sum, correct
 
 

@@ -4,10 +4,15 @@ They run at every call, in the hot path, so they only compare attributes (``type
 ``ndim``, ``shape``, ``dtype``) and never touch the data: they cost the same for 10 samples
 or 10 million. Each failure names the layer (its ``repr``), what was expected and what was
 found.
+
+``fit`` runs them once per batch size: its batches all have the columns and dtype of the
+data it checked, so a batch of a size it has already run through every check would pass them
+again. While it runs such a batch, :data:`seen` is on and the checks return at once.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -15,7 +20,16 @@ import numpy as np
 from .._validation import describe, float_width_message
 from ..exceptions import DTypeError, EmptyInputError, ShapeError
 
-__all__ = ["check_features", "check_same_dtype", "check_layer_input", "check_grad_output"]
+__all__ = ["check_features", "check_same_dtype", "check_layer_input", "check_grad_output", "seen"]
+
+
+class _Seen(threading.local):
+    """``on`` while ``fit`` runs a batch of a shape that has passed every check (per thread)."""
+
+    on = False
+
+
+seen = _Seen()
 
 
 def check_features(x: np.ndarray, expected: int, layer: Any) -> None:
@@ -54,6 +68,8 @@ def check_layer_input(
     skip that check) and at least one element; otherwise :class:`DTypeError`,
     :class:`ShapeError` or :class:`EmptyInputError` naming ``layer``.
     """
+    if seen.on:  # fit: this batch's shape has passed these checks before
+        return
     if not isinstance(x, np.ndarray) or isinstance(x, np.matrix):
         raise DTypeError(
             f"{describe(layer)}: expected a NumPy array, got {type(x).__name__} "
@@ -79,6 +95,8 @@ def check_layer_input(
 
 def check_grad_output(grad_output: Any, shape: tuple[int, ...], dtype: np.dtype, layer: Any) -> None:
     """Check that ``grad_output`` (``dL/d(output)``) matches the output of the last forward."""
+    if seen.on:  # fit: this batch's shape has passed these checks before
+        return
     if not isinstance(grad_output, np.ndarray):
         raise DTypeError(
             f"{describe(layer)}.backward: expected a NumPy array, got {type(grad_output).__name__}"

@@ -20,6 +20,7 @@ not follow each other form groups of one, updated through their own arrays.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter, is_
 
 import numpy as np
 
@@ -66,15 +67,17 @@ class Group:
     each buffer name to its view for parameter ``indices[k]``, as found in ``optimizer.state``.
     """
 
-    __slots__ = ("indices", "members", "data", "grad", "state", "views", "published")
+    __slots__ = ("indices", "members", "params", "datas", "grads", "data", "grad", "state",
+                 "views", "published")
 
     def __init__(self, indices: list[int], params: Sequence[Parameter],
                  states: list[dict[str, np.ndarray]]) -> None:
         self.indices = indices
         ps = [params[i] for i in indices]
         self.members = [(p, p.data, p._grad) for p in ps]
-        self.data = flat_view([p.data for p in ps])
-        self.grad = flat_view([p._grad for p in ps])
+        self.params, self.datas, self.grads = ps, [p.data for p in ps], [p._grad for p in ps]
+        self.data = flat_view(self.datas)
+        self.grad = flat_view(self.grads)
         self.state: dict[str, np.ndarray] = {}
         self.views: list[dict[str, np.ndarray]] = [{} for _ in indices]
         self.published = -1  # len(state) when publish() last looked at it
@@ -100,12 +103,16 @@ class Group:
 
     def ready(self, states: list[dict[str, np.ndarray]]) -> bool:
         """Still valid (same arrays everywhere)? Writes the gradients' pending zeros."""
-        for p, data, grad in self.members:
-            if p.data is not data or p._grad is not grad:
-                return False
-            if p._grad_is_zero:  # zero_grad() was lazy; the rule reads the zeros
-                grad.fill(0)
-                p._grad_is_zero = False
+        # Once per step: compared in C (map), not in a Python loop over the parameters.
+        ps = self.params
+        if not (all(map(is_, map(_DATA, ps), self.datas))
+                and all(map(is_, map(_GRAD, ps), self.grads))):
+            return False
+        if any(map(_IS_ZERO, ps)):  # zero_grad() was lazy; the rule reads the zeros
+            for p in ps:
+                if p._grad_is_zero:
+                    p._grad.fill(0)
+                    p._grad_is_zero = False
         for i, views in zip(self.indices, self.views):
             state = states[i]
             if len(state) != len(views):
@@ -114,6 +121,9 @@ class Group:
                 if state.get(name) is not view:
                     return False
         return True
+
+
+_DATA, _GRAD, _IS_ZERO = (attrgetter(name) for name in ("data", "_grad", "_grad_is_zero"))
 
 
 def build_groups(params: Sequence[Parameter], states: list[dict[str, np.ndarray]]) -> list[Group]:

@@ -58,17 +58,14 @@ class Adam(Optimizer):
         self.weight_decay = check_nonnegative(weight_decay, f"{name}: weight_decay")
 
     def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
-                t: int) -> None:
+                t: int) -> np.ndarray:
         if "exp_avg" not in state:
             state["exp_avg"] = np.zeros_like(theta)
             state["exp_avg_sq"] = np.zeros_like(theta)
         scratch, m, v = state["scratch"], state["exp_avg"], state["exp_avg_sq"]
         beta1, beta2 = self.betas
         if self._decoupled:
-            # AdamW: theta -= lr wd theta, before and apart from the Adam step   (7.8)
-            if self.weight_decay != 0:
-                theta *= 1.0 - self.lr * self.weight_decay
-            g = grad
+            g = grad  # AdamW decays the weights in _apply, apart from the Adam step   (7.8)
         else:
             g = self._grad(theta, grad, state, self.weight_decay)  # g = grad + wd theta   (7.7)
         # m = b1 m + (1 - b1) g   (7.7)
@@ -89,7 +86,17 @@ class Adam(Optimizer):
         scratch += self.eps
         np.divide(m, scratch, out=scratch)
         scratch *= self.lr / bias_correction1
-        theta -= scratch
+        return scratch
+
+    def _apply(self, theta: np.ndarray, delta: np.ndarray) -> None:
+        if self._decoupled and self.weight_decay != 0:
+            # AdamW: theta -= lr wd theta, before and apart from the Adam step   (7.8)
+            theta *= 1.0 - self.lr * self.weight_decay
+        theta -= delta
+
+    def _shrinks(self) -> bool:
+        # AdamW's decay multiplies the weights by 1 - lr wd: no larger unless lr wd > 2.
+        return not self._decoupled or self.lr * self.weight_decay <= 2
 
 
 class AdamW(Adam):

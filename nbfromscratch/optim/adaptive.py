@@ -58,7 +58,7 @@ class Adagrad(Optimizer):
             state["sum"] = np.full_like(p.data, self.initial_accumulator_value)
 
     def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
-                t: int) -> None:
+                t: int) -> np.ndarray:
         scratch, acc = state["scratch"], state["sum"]
         g = self._grad(theta, grad, state, self.weight_decay)  # g = grad + wd theta
         lr_t = self.lr / (1.0 + (t - 1) * self.lr_decay)
@@ -70,7 +70,7 @@ class Adagrad(Optimizer):
         scratch += self.eps
         np.divide(g, scratch, out=scratch)
         scratch *= lr_t
-        theta -= scratch
+        return scratch
 
 
 class RMSprop(Optimizer):
@@ -120,7 +120,7 @@ class RMSprop(Optimizer):
         self.centered = bool(centered)
 
     def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
-                t: int) -> None:
+                t: int) -> np.ndarray:
         if "square_avg" not in state:
             state["square_avg"] = np.zeros_like(theta)
             if self.centered:
@@ -154,7 +154,6 @@ class RMSprop(Optimizer):
             buf = state["momentum_buffer"]
             buf *= self.momentum
             buf += scratch
-            np.multiply(buf, self.lr, out=scratch)
-        else:
-            scratch *= self.lr
-        theta -= scratch
+            return np.multiply(buf, self.lr, out=scratch)
+        scratch *= self.lr
+        return scratch

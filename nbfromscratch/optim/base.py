@@ -10,17 +10,42 @@ step runs the rule once on all of them, as one flat vector (:mod:`._groups`, cha
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
 from .._validation import check_nonnegative, check_unit_interval
-from ..exceptions import ArgumentTypeError, ParameterError, ShapeError
+from ..exceptions import ArgumentTypeError, NonFiniteError, ParameterError, ShapeError
 from ..layers.module import Module, Parameter
 from ._groups import Group, build_groups
 
-__all__ = ["Optimizer"]
+__all__ = ["Optimizer", "NonFiniteStep"]
+
+
+class NonFiniteStep(NonFiniteError):
+    """A step refused by ``Optimizer._step(finite=True)``: it would make a weight NaN or inf.
+
+    No weight was changed. ``fit`` catches it and says which parameter, and why.
+    """
+
+    def __init__(self, optimizer: Any, group: Group, delta: np.ndarray) -> None:
+        super().__init__("the optimizer step would make a weight NaN or inf")
+        self.optimizer, self.group, self.delta = optimizer, group, delta
+
+    def first_bad(self) -> Parameter:
+        """The first parameter of the group that the step would make NaN or inf."""
+        trial = self.group.data.copy()
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.optimizer._apply(trial, self.delta)
+        trial = trial.reshape(-1)
+        start = 0
+        for p, data, _ in self.group.members:
+            if not np.isfinite(trial[start:start + data.size]).all():
+                return p
+            start += data.size
+        return self.group.members[0][0]
 
 
 def check_betas(betas: tuple[float, float], owner: str) -> tuple[float, float]:
@@ -110,15 +135,53 @@ class Optimizer:
 
     def step(self) -> None:
         """Update every parameter in place from its current ``.grad``."""
+        self._step(finite=False)
+
+    def _step(self, finite: bool) -> None:
+        """:meth:`step`; with ``finite`` (``fit``), refuse a step that would make a weight NaN/inf.
+
+        Each rule computes its step ``delta`` and :meth:`_apply` subtracts it. With
+        ``finite``, every ``delta`` is checked before any is applied, so that a refused step
+        (:class:`NonFiniteStep`) leaves every weight as it was; the check is usually one
+        ``vdot`` for the whole network (chapter 13).
+        """
         self.step_count += 1
         # The rule is elementwise: it runs once per group of parameters that lie side by
         # side in memory (usually one group: the whole network, as one flat vector).
-        for group in self._layout():
+        groups = self._layout()
+        deltas = []
+        for group in groups:
             if "scratch" not in group.state:
-                # One scratch array: every step reuses it for temporaries.
+                # One scratch array: every step reuses it for temporaries (and the step).
                 group.state["scratch"] = np.empty_like(group.data)
-            self._update(group.data, group.grad, group.state, self.step_count)
+            deltas.append(self._update(group.data, group.grad, group.state, self.step_count))
             group.publish(self.state, self._temporaries)
+        if finite:
+            for group, delta in zip(groups, deltas):
+                if not self._finite_after(group.data, delta):
+                    raise NonFiniteStep(self, group, delta)
+        for group, delta in zip(groups, deltas):
+            self._apply(group.data, delta)
+
+    def _apply(self, theta: np.ndarray, delta: np.ndarray) -> None:
+        """The last line of every rule: ``theta -= delta``."""
+        theta -= delta
+
+    def _shrinks(self) -> bool:
+        """Does :meth:`_apply` only subtract ``delta`` from weights no larger than before?"""
+        return True
+
+    def _finite_after(self, theta: np.ndarray, delta: np.ndarray) -> bool:
+        """Are the weights ``theta`` (finite) still finite after :meth:`_apply` of ``delta``?"""
+        # A finite sum of squares means every |delta_i| < sqrt(largest float): far below the
+        # spacing of floats near the largest one, so theta - delta cannot overflow. One BLAS
+        # pass, no temporary; only a huge or non-finite step is tried out on a copy.
+        if math.isfinite(np.vdot(delta, delta)) and self._shrinks():
+            return True
+        trial = theta.copy()
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._apply(trial, delta)
+        return bool(np.isfinite(trial).all())
 
     def _layout(self) -> list[Group]:
         """The groups, built again if a parameter or ``state`` holds new arrays."""
@@ -129,13 +192,15 @@ class Optimizer:
         return self._groups
 
     def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
-                t: int) -> None:
-        """Apply step ``t`` (1, 2, ...) of the update rule to the values ``theta`` in place.
+                t: int) -> np.ndarray:
+        """Step ``t`` (1, 2, ...) of the update rule: return ``delta``, for ``theta -= delta``.
 
         ``theta`` and ``grad`` hold the values and gradients of a run of parameters laid end
         to end, often the whole network as one flat vector (read ``grad``, never write it);
-        ``state`` their buffers, made here on the first step. So the rule must be elementwise;
-        one that needs a quantity per parameter (a norm, say) overrides :meth:`step`.
+        ``state`` their buffers, made here on the first step (and updated in place). So the
+        rule must be elementwise; one that needs a quantity per parameter (a norm, say)
+        overrides :meth:`step`. ``delta`` is usually ``state["scratch"]``; :meth:`step`
+        applies it (:meth:`_apply`).
         """
         raise NotImplementedError
 

@@ -61,7 +61,7 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
 
     def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
-                t: int) -> None:
+                t: int) -> np.ndarray:
         scratch = state["scratch"]
         g = self._grad(theta, grad, state, self.weight_decay)  # g = grad + wd * theta   (7.3)
         if self.momentum != 0:
@@ -77,13 +77,11 @@ class SGD(Optimizer):
                     np.multiply(g, 1.0 - self.dampening, out=scratch)
                     buf += scratch
             if self.nesterov:
-                # theta -= lr (g + mu b)   (7.3, Nesterov), as two in-place subtractions
-                np.multiply(g, self.lr, out=scratch)
-                theta -= scratch
-                np.multiply(buf, self.lr * self.momentum, out=scratch)
-                theta -= scratch
-                return
-            g = buf  # g = b   (7.3, momentum)
-        # theta -= lr g   (7.3)
-        np.multiply(g, self.lr, out=scratch)
-        theta -= scratch
+                # g = g + mu b   (7.3, Nesterov)
+                np.multiply(buf, self.momentum, out=scratch)
+                scratch += g
+                g = scratch
+            else:
+                g = buf  # g = b   (7.3, momentum)
+        # theta -= lr g   (7.3): the step is lr g
+        return np.multiply(g, self.lr, out=scratch)
