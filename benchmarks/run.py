@@ -575,6 +575,20 @@ def cpu_model() -> str:
     return platform.processor() or "cpu"
 
 
+def source_fingerprint() -> str:
+    """The first 12 hex digits of a SHA-256 of the package's source files (name and bytes).
+
+    Runs with the same fingerprint measured the same code: chapter 13 compares only those.
+    """
+    import hashlib
+
+    root = Path(nbf.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def environment(threads: int) -> list[str]:
     lines = [
         f"date: {_dt.datetime.now().isoformat(timespec='seconds')}",
@@ -583,6 +597,7 @@ def environment(threads: int) -> list[str]:
         f"clock: {CLOCK_NAME}",
         f"load average: {load_average():.2f}",
         f"python {platform.python_version()}, numpy {np.__version__}, nbfromscratch {getattr(nbf, '__version__', '?')}",
+        f"package source: {source_fingerprint()}",
         "OPENBLAS_CORETYPE=" + os.environ.get("OPENBLAS_CORETYPE", "(unset)")
         + ", OPENBLAS_L2_SIZE=" + os.environ.get("OPENBLAS_L2_SIZE", "(unset)"),
     ]
