@@ -67,14 +67,13 @@ class Group:
     each buffer name to its view for parameter ``indices[k]``, as found in ``optimizer.state``.
     """
 
-    __slots__ = ("indices", "members", "params", "datas", "grads", "data", "grad", "state",
-                 "views", "published")
+    __slots__ = ("indices", "params", "datas", "grads", "data", "grad", "state", "views",
+                 "published")
 
     def __init__(self, indices: list[int], params: Sequence[Parameter],
                  states: list[dict[str, np.ndarray]]) -> None:
         self.indices = indices
         ps = [params[i] for i in indices]
-        self.members = [(p, p.data, p._grad) for p in ps]
         self.params, self.datas, self.grads = ps, [p.data for p in ps], [p._grad for p in ps]
         self.data = flat_view(self.datas)
         self.grad = flat_view(self.grads)
@@ -93,7 +92,7 @@ class Group:
             return
         self.published = len(self.state)
         start = 0
-        for i, views, (_, data, _) in zip(self.indices, self.views, self.members):
+        for i, views, data in zip(self.indices, self.views, self.datas):
             for name, buffer in self.state.items():
                 if name not in temporaries and name not in views:
                     view = buffer if len(self.indices) == 1 else \

@@ -41,11 +41,11 @@ class NonFiniteStep(NonFiniteError):
             self.optimizer._apply(trial, self.delta)
         trial = trial.reshape(-1)
         start = 0
-        for p, data, _ in self.group.members:
+        for p, data in zip(self.group.params, self.group.datas):
             if not np.isfinite(trial[start:start + data.size]).all():
                 return p
             start += data.size
-        return self.group.members[0][0]
+        return self.group.params[0]
 
 
 def check_betas(betas: tuple[float, float], owner: str) -> tuple[float, float]:
