@@ -1,4 +1,4 @@
-"""What ``fit`` does when a number stops being finite: find where, undo the step, explain.
+"""What ``fit`` does when a number stops being finite: find where, refuse the step, explain.
 
 Derived in chapter 8, *Training* (``chapters/08_training``); the cheap checks are explained
 in chapter 13, *Making it fast* (``chapters/13_making_it_fast``).
