@@ -36,10 +36,7 @@ class NonFiniteStep(NonFiniteError):
 
     def first_bad(self) -> Parameter:
         """The first parameter of the group that the step would make NaN or inf."""
-        trial = self.group.data.copy()
-        with np.errstate(over="ignore", invalid="ignore"):
-            self.optimizer._apply(trial, self.delta)
-        trial = trial.reshape(-1)
+        trial = self.optimizer._tried(self.group.data, self.delta).reshape(-1)
         start = 0
         for p, data in zip(self.group.params, self.group.datas):
             if not np.isfinite(trial[start:start + data.size]).all():
@@ -178,10 +175,14 @@ class Optimizer:
         # pass, no temporary; only a huge or non-finite step is tried out on a copy.
         if math.isfinite(np.vdot(delta, delta)) and self._shrinks():
             return True
+        return bool(np.isfinite(self._tried(theta, delta)).all())
+
+    def _tried(self, theta: np.ndarray, delta: np.ndarray) -> np.ndarray:
+        """The weights :meth:`_apply` would make of ``theta``, computed on a copy."""
         trial = theta.copy()
         with np.errstate(over="ignore", invalid="ignore"):
             self._apply(trial, delta)
-        return bool(np.isfinite(trial).all())
+        return trial
 
     def _layout(self) -> list[Group]:
         """The groups, built again if a parameter or ``state`` holds new arrays."""
