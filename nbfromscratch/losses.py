@@ -16,6 +16,7 @@ that choice, for the loss and its gradient alike.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -149,6 +150,17 @@ class MSELoss(Loss):
         return (diff * (2 * self._scale(diff.size))).reshape(shape)
 
 
+@functools.lru_cache(maxsize=8)
+def _row_starts(n: int, n_classes: int) -> np.ndarray:
+    """The flat index of each row's first element in an (n, n_classes) array (read-only).
+
+    Cached: ``fit`` asks for the same batch shape at every step.
+    """
+    starts = np.arange(0, n * n_classes, n_classes)
+    starts.flags.writeable = False
+    return starts
+
+
 class CrossEntropyLoss(Loss):
     """Softmax cross-entropy from logits: ``-sum_c y_c log softmax(z)_c`` per sample.
 
@@ -192,11 +204,13 @@ class CrossEntropyLoss(Loss):
         n, n_classes = pred.shape
         # Element (i, c) is number i C + c of the flat array: picking one element per row
         # through these flat indices is a single cheap gather.
-        starts = np.arange(0, n * n_classes, n_classes)
+        starts = _row_starts(n, n_classes)
         # log P = Z - logsumexp(Z), with the row maximum shifted out first   (4.5, 4.6):
         # log P = z - log(s), z = Z - max_c Z, s = sum_c e^z (no overflow: z <= 0).
-        # (The maximum is read at the argmax, by the gather: cheaper than a max along rows.)
-        z = pred - pred.reshape(-1)[starts + pred.argmax(axis=1)][:, None]
+        # The maximum is read at the arg-max (by the gather: cheaper than a max along rows);
+        # the arg-max is each row's predicted class, kept: fit counts its accuracy with it.
+        self._predicted = pred.argmax(axis=1)
+        z = pred - pred.reshape(-1)[starts + self._predicted][:, None]
         e = np.exp(z)
         s = np.add.reduce(e, axis=1)
         if target.ndim == 1:

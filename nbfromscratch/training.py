@@ -40,7 +40,7 @@ from .data import iterate_minibatches
 from .exceptions import NonFiniteError
 from .layers._checks import seen
 from .layers.module import Module, Parameter
-from .losses import BCEWithLogitsLoss, Loss
+from .losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss
 from .optim import Optimizer
 
 if TYPE_CHECKING:
@@ -240,6 +240,12 @@ def _train_epoch(
     """
     model.train()
     loss_sum, correct = 0.0, 0
+    # Class labels and the package's CrossEntropyLoss: its forward found every row's
+    # arg-max (the predicted class) already; they are compared once, after the epoch.
+    predicted: list[np.ndarray] | None = None
+    labels: list[np.ndarray] = []
+    if classification and type(loss_fn).forward is CrossEntropyLoss.forward:
+        predicted = []
     try:
         for batch, (xb, yb) in enumerate(batches, start=1):
             # Every check runs on the first batch of each size; the others pass them anyway.
@@ -255,10 +261,15 @@ def _train_epoch(
             guard.step(optimizer, model, epoch, batch, n_batches)
             sizes_checked.add(len(xb))
             loss_sum += loss * len(xb)
-            if classification:
+            if predicted is not None and yb.ndim == 1:
+                predicted.append(loss_fn._predicted)  # type: ignore[attr-defined]
+                labels.append(yb)
+            elif classification:
                 correct += _count_correct(out, yb, loss_fn)
     finally:
         seen.on = False
+    if predicted:
+        correct += int(np.count_nonzero(np.concatenate(predicted) == np.concatenate(labels)))
     return loss_sum, correct
 
 

@@ -19,7 +19,7 @@ from nbfromscratch.exceptions import (
     UnknownNameError,
 )
 from nbfromscratch.gradcheck import numerical_gradient
-from nbfromscratch.losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
+from nbfromscratch.losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss, _row_starts
 
 SETTINGS = settings(max_examples=60, deadline=None)
 TOL = 1e-6
@@ -81,6 +81,22 @@ def test_cross_entropy_value_by_hand():
     z = np.array([[0.0, math.log(3.0)], [0.0, math.log(3.0)]])
     assert CrossEntropyLoss("sum")(z, np.array([1, 0])) == pytest.approx(-math.log(0.75) + math.log(4.0))
     assert CrossEntropyLoss()(z, np.array([1, 0])) == pytest.approx((-math.log(0.75) + math.log(4.0)) / 2)
+
+
+def test_cross_entropy_row_starts_are_cached_per_shape_and_read_only():
+    # Batches of other sizes and class counts in turn: each gets its own flat row starts.
+    loss_fn = CrossEntropyLoss()
+    rng = np.random.default_rng(3)
+    for n, c in [(4, 3), (7, 3), (4, 5), (4, 3)]:
+        z = rng.normal(size=(n, c))
+        y = rng.integers(0, c, size=n)
+        expected = np.mean(np.log(np.exp(z).sum(1)) - z[np.arange(n), y])
+        assert loss_fn(z, y) == pytest.approx(expected, rel=1e-12)
+        assert loss_fn._predicted.tolist() == z.argmax(1).tolist()
+    starts = _row_starts(4, 3)
+    assert starts.tolist() == [0, 3, 6, 9] and _row_starts(4, 3) is starts
+    with pytest.raises(ValueError):
+        starts[0] = 1  # shared by every later batch of this shape: never written
 
 
 def test_cross_entropy_grad_is_softmax_minus_onehot_over_n():

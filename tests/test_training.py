@@ -92,6 +92,48 @@ def test_history_loss_and_accuracy_match_a_direct_computation_when_weights_are_f
         assert row.val_accuracy == pytest.approx(np.mean(logits(X_te).argmax(1) == y_te))
 
 
+class _OwnForward(CrossEntropyLoss):
+    """A cross-entropy with a forward of its own: fit cannot reuse the package's arg-max."""
+
+    def forward(self, pred, target):
+        return super().forward(pred, target)
+
+
+class _StaleArgmax(CrossEntropyLoss):
+    """Leaves a wrong arg-max behind (every prediction right): fit must not read it from a
+    forward it does not know."""
+
+    def forward(self, pred, target):
+        loss = super().forward(pred, target)
+        self._predicted = np.array(target)
+        return loss
+
+
+@pytest.mark.parametrize("loss_fn, one_hot", [
+    (CrossEntropyLoss(), False),  # the loss's own arg-max, compared once per epoch
+    (CrossEntropyLoss(), True),   # probability targets: counted batch by batch
+    (_OwnForward(), False),
+    (_StaleArgmax(), False),
+], ids=["labels", "one-hot", "own-forward", "stale-argmax"])
+@pytest.mark.parametrize("tied", [False, True], ids=["distinct", "tied-logits"])
+def test_training_accuracy_is_the_argmax_accuracy_on_every_path(loss_fn, one_hot, tied):
+    # lr = 0 and shuffled, uneven batches: the on-the-fly accuracy must equal the accuracy of
+    # the fixed weights on the whole data, with arg-max ties broken towards the first class.
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(53, 2))
+    y = rng.integers(0, 3, size=53)
+    model = mlp(2, 8, 3, seed=6)
+    if tied:
+        model[2].weight.data[...] = 0
+        model[2].bias.data[...] = 0
+    w1, b1, w2, b2 = weights(model)
+    target = np.eye(3)[y] if one_hot else y
+    history = fit(model, loss_fn, SGD(model.parameters(), lr=0.0), X, target,
+                  epochs=2, batch_size=10, rng=1, progress=False)
+    expected = np.mean((np.maximum(X @ w1 + b1, 0) @ w2 + b2).argmax(1) == y)
+    assert history["accuracy"].tolist() == pytest.approx([expected] * 2, abs=0)
+
+
 def test_binary_logit_accuracy_counts_positive_logits_as_class_one():
     rng = np.random.default_rng(2)
     X = rng.normal(size=(40, 2))
