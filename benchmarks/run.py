@@ -523,12 +523,14 @@ def _cpu_times() -> tuple[int, int] | None:
     return fields[3] + fields[4], sum(fields)  # idle + iowait
 
 
-def warm_up(seconds: float = 0.3) -> None:
+def warm_up(seconds: float = 1.0) -> None:
     """Keep the cores busy for ``seconds`` with matrix products, right before a timed run.
 
     After waiting for idle cores, the first tens of milliseconds of a run are slow (on the
     benchmark's virtual machine a 25 ms run took 40 ms when started on an idle CPU): short runs,
-    the digits cases, would be measured at a speed the CPU has not reached yet.
+    the digits cases, would be measured at a speed the CPU has not reached yet. A 0.3 s warm-up
+    was not always enough: after it, 50 ms runs of the minimal digits loop took up to 87 ms;
+    after 1 s, all but one of ten took 50 to 57 ms.
     """
     a = np.ones((512, 512))
     end = time.perf_counter() + seconds

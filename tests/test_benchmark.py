@@ -37,3 +37,15 @@ def test_benchmark_script_runs_and_writes_its_csv(tmp_path):
     assert (bench["samples_per_s"] > 0).all() and (bench["median_s"] > 0).all()
     fit = bench.set_index("contender").loc["nbfromscratch fit"]
     assert 0 < fit["loss_after_epoch"] < 10 and fit["dtype"] == "float32"
+
+
+def test_overhead_script_runs_every_variant():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "overhead.py"), "--repeats", "1",
+         "--epochs", "1"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for variant in ("minimal numpy", "layers, bare loop", "+ batches, loss check",
+                    "+ NaN stop (checked step)", "+ accuracy", "nbfromscratch fit"):
+        assert f"\n{variant} " in result.stdout, variant
