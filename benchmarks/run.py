@@ -530,7 +530,7 @@ def warm_up(seconds: float = 1.0) -> None:
     benchmark's virtual machine a 25 ms run took 40 ms when started on an idle CPU): short runs,
     the digits cases, would be measured at a speed the CPU has not reached yet. A 0.3 s warm-up
     was not always enough: after it, 50 ms runs of the minimal digits loop took up to 87 ms;
-    after 1 s, all but one of ten took 50 to 57 ms.
+    after 1 s, four of five took 50 to 54 ms (and one 104 ms: the noise is not all gone).
     """
     a = np.ones((512, 512))
     end = time.perf_counter() + seconds
