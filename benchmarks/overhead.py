@@ -5,6 +5,8 @@ run, CPU time): the minimal loop, then the package's own objects in a bare loop,
 each piece ``fit`` adds at every batch, then ``fit`` itself. Variants alternate within every
 repeat (each repeat starting with another); the table gives the best and the median
 microseconds per batch and, per variant, what it adds to the one before (by the best runs).
+Times on a shared machine are noisy; the last column is not: the Python bytecodes a variant
+executes per batch (counted once, by a tracer, over one whole run), the same on every run.
 
     .venv/bin/python benchmarks/overhead.py                 # SGD, 20 repeats
     .venv/bin/python benchmarks/overhead.py --optimizer adam --repeats 30
@@ -80,6 +82,25 @@ def layered_loop(case: bench.Case, X: np.ndarray, y: np.ndarray, weights,
     return run
 
 
+def bytecodes(run: Callable[[], None]) -> int:
+    """How many Python bytecodes one call of ``run`` executes, in every frame it enters."""
+    count = 0
+
+    def tracer(frame, event, arg):  # type: ignore[no-untyped-def]
+        nonlocal count
+        frame.f_trace_opcodes = True
+        if event == "opcode":
+            count += 1
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        run()
+    finally:
+        sys.settrace(None)
+    return count
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
@@ -109,16 +130,20 @@ def main(argv: list[str] | None = None) -> int:
                 start = time.process_time()
                 variants[name]()
                 times[name].append(time.process_time() - start)
-    per_batch = 1e6 / (case.epochs * -(-len(X) // case.batch_size))
+        counts = {name: bytecodes(variants[name]) for name in names}
+    n_batches = case.epochs * -(-len(X) // case.batch_size)
+    per_batch = 1e6 / n_batches
     print(f"{case.name}: microseconds per batch over {args.repeats} repeats of "
-          f"{case.epochs} epochs (CPU time)")
-    print(f"{'variant':28s} {'best':>7s} {'median':>7s} {'adds':>6s} {'minimal/this':>13s}")
+          f"{case.epochs} epochs (CPU time), and Python bytecodes per batch")
+    print(f"{'variant':28s} {'best':>7s} {'median':>7s} {'adds':>6s} {'minimal/this':>13s} "
+          f"{'bytecodes':>10s}")
     best = {name: min(ts) * per_batch for name, ts in times.items()}
     previous = None
     for name in names:
         adds = "" if previous is None else f"{best[name] - best[previous]:+6.1f}"
         print(f"{name:28s} {best[name]:7.1f} {np.median(times[name]) * per_batch:7.1f} "
-              f"{adds:>6s} {best['minimal numpy'] / best[name]:13.3f}")
+              f"{adds:>6s} {best['minimal numpy'] / best[name]:13.3f} "
+              f"{counts[name] / n_batches:10.0f}")
         previous = name
     return 0
 

@@ -138,12 +138,12 @@ class Linear(Module):
         """
         x = self.saved_for_backward()
         check_grad_output(grad_output, (x.shape[0], self.out_features), x.dtype, self)
-        # accumulate_grad(op, ...) is grad += op(...), written in place after zero_grad().
+        # accumulate_grad(op, a, b) is grad += op(a, b), written in place after zero_grad().
         # dL/dW = X^T G: the sum over the batch is in the matrix product   (5.3)
         self.weight.accumulate_grad(np.matmul, x.T, grad_output)
         if self.bias is not None:
-            # dL/db = the sum over the batch of G   (5.4)
-            self.bias.accumulate_grad(np.add.reduce, grad_output, axis=0)
+            # dL/db = the sum over the batch (axis 0) of G   (5.4)
+            self.bias.accumulate_grad(np.add.reduce, grad_output, 0)
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments as a JSON-able dict (no weights); see ``layer_from_config``."""

@@ -17,6 +17,7 @@ Conventions (the whole package follows them):
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -39,6 +40,11 @@ class _SaveAlways:
     """``on`` while :func:`save_in_eval_mode` runs (gradient checks of eval-mode models)."""
 
     on = False
+
+
+def _pending() -> deque[Any]:
+    """An empty stack of what forward passes saved, keeping the last :data:`MAX_PENDING`."""
+    return deque(maxlen=MAX_PENDING)
 
 
 def release_saved(module: Module) -> None:
@@ -143,28 +149,23 @@ class Parameter:
         """
         self._grad_is_zero = True
 
-    def accumulate_grad(self, op: Callable[..., np.ndarray], *args: Any, **kwargs: Any) -> None:
-        """``grad += op(*args, **kwargs)``, without a temporary when ``grad`` is zero.
+    def accumulate_grad(self, op: Callable[..., np.ndarray], a: Any, b: Any) -> None:
+        """``grad += op(a, b)``, without a temporary when ``grad`` is zero.
 
-        ``op`` is a NumPy function that takes ``out=`` (``np.matmul``, ``np.sum``, ...).
-        Right after :meth:`zero_grad` (the usual case: one backward pass per step) the
-        result is written straight into ``grad``: no zeros to write first, no temporary
-        array to allocate and add: for the first layer of an MNIST network, a fill, an
-        allocation and an addition of 200,704 numbers per step (chapter 13, *Making it
-        fast*).
-
-        Parameters
-        ----------
-        op : callable
-            Computes the contribution, e.g. ``np.matmul`` for ``X^T G``.
-        *args, **kwargs
-            Its arguments; the result must have ``grad``'s shape and dtype.
+        ``op`` is a NumPy function that takes ``out=``: ``np.matmul`` for ``X^T G``, or
+        ``np.add.reduce`` with ``b`` the axis to sum over. Right after :meth:`zero_grad`
+        (the usual case: one backward pass per step) the result is written straight into
+        ``grad``: no zeros to write first, no temporary array to allocate and add: for the
+        first layer of an MNIST network, a fill, an allocation and an addition of 200,704
+        numbers per step (chapter 13, *Making it fast*). Exactly two arguments: passing on
+        ``*args`` and ``**kwargs`` would add Python work to every call (four per batch in a
+        two-layer network).
         """
         if self._grad_is_zero:
-            op(*args, out=self._grad, **kwargs)
+            op(a, b, out=self._grad)
             self._grad_is_zero = False
         else:
-            self._grad += op(*args, **kwargs)
+            self._grad += op(a, b)
 
     def __repr__(self) -> str:
         return f"Parameter(shape={self.shape}, dtype={self.dtype})"
@@ -183,7 +184,7 @@ class Module:
 
     def __init__(self) -> None:
         self.training = True
-        self._saved: list[Any] = []  # what forward kept for backward, last call on top
+        self._saved = _pending()  # what forward kept for backward, last call on top
 
     # -- what forward keeps for backward ------------------------------------------------
     def save_for_backward(self, value: Any) -> None:
@@ -194,27 +195,24 @@ class Module:
         second use back first, as the chain rule runs backwards, and its gradients add up.
         """
         if self.training or _SaveAlways.on:
-            saved = self._saved
-            saved.append(value)
-            if len(saved) > MAX_PENDING:
-                del saved[0]
+            self._saved.append(value)  # a deque of MAX_PENDING: the oldest falls out
 
     def saved_for_backward(self) -> Any:
         """Take back what the matching forward saved (the most recent one not yet used)."""
-        saved = self._saved
-        if not saved:
+        try:
+            return self._saved.pop()
+        except IndexError:
             raise BackwardBeforeForwardError(
                 f"{describe(self)}: backward() called before forward(), or once more than "
                 "forward() (each forward in training mode keeps what one backward needs, for "
                 f"the last {MAX_PENDING} forwards at most; after .eval() nothing is kept: call "
                 ".train() before the forward pass)"
-            )
-        return saved.pop()
+            ) from None
 
     def __getstate__(self) -> dict[str, Any]:
         # Pickles and deep copies carry the weights, never the last batch of data.
         state = self.__dict__.copy()
-        state["_saved"] = []
+        state["_saved"] = _pending()
         return state
 
     # -- the two methods a layer writes -------------------------------------------------

@@ -68,7 +68,7 @@ class Group:
     """
 
     __slots__ = ("indices", "params", "datas", "grads", "data", "grad", "state", "views",
-                 "published")
+                 "published", "counts", "owners", "names", "flat_views")
 
     def __init__(self, indices: list[int], params: Sequence[Parameter],
                  states: list[dict[str, np.ndarray]]) -> None:
@@ -99,6 +99,12 @@ class Group:
                         buffer[start:start + data.size].reshape(data.shape)
                     states[i][name] = views[name] = view
             start += data.size
+        # What ready() compares, flattened: each parameter's number of buffers, and which
+        # parameter (its place in the group), name and view every buffer has.
+        self.counts = [len(views) for views in self.views]
+        self.owners = [k for k, views in enumerate(self.views) for _ in views]
+        self.names = [name for views in self.views for name in views]
+        self.flat_views = [view for views in self.views for view in views.values()]
 
     def ready(self, states: list[dict[str, np.ndarray]]) -> bool:
         """Still valid (same arrays everywhere)? Writes the gradients' pending zeros."""
@@ -112,14 +118,11 @@ class Group:
                 if p._grad_is_zero:
                     p._grad.fill(0)
                     p._grad_is_zero = False
-        for i, views in zip(self.indices, self.views):
-            state = states[i]
-            if len(state) != len(views):
-                return False
-            for name, view in views.items():
-                if state.get(name) is not view:
-                    return False
-        return True
+        # optimizer.state still holds exactly the views publish() put there, no other buffer.
+        mine = list(map(states.__getitem__, self.indices))
+        return (list(map(len, mine)) == self.counts
+                and all(map(is_, map(dict.get, map(mine.__getitem__, self.owners), self.names),
+                                self.flat_views)))
 
 
 _DATA, _GRAD, _IS_ZERO = (attrgetter(name) for name in ("data", "_grad", "_grad_is_zero"))

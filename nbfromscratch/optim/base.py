@@ -148,9 +148,6 @@ class Optimizer:
         groups = self._layout()
         deltas = []
         for group in groups:
-            if "scratch" not in group.state:
-                # One scratch array: every step reuses it for temporaries (and the step).
-                group.state["scratch"] = np.empty_like(group.data)
             deltas.append(self._update(group.data, group.grad, group.state, self.step_count))
             group.publish(self.state, self._temporaries)
         if finite:
@@ -186,11 +183,19 @@ class Optimizer:
 
     def _layout(self) -> list[Group]:
         """The groups, built again if a parameter or ``state`` holds new arrays."""
-        if not self._groups or not all(group.ready(self.state) for group in self._groups):
-            self._groups = build_groups(self.params, self.state)
-            for group in self._groups:
-                group.ready(self.state)
-        return self._groups
+        groups = self._groups
+        for group in groups:
+            if not group.ready(self.state):
+                break
+        else:  # every group is still valid (a plain loop: cheaper than all() of a generator)
+            if groups:
+                return groups
+        self._groups = groups = build_groups(self.params, self.state)
+        for group in groups:
+            # One scratch array: every step reuses it for temporaries (and the step).
+            group.state["scratch"] = np.empty_like(group.data)
+            group.ready(self.state)
+        return groups
 
     def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray],
                 t: int) -> np.ndarray:
