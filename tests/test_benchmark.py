@@ -50,7 +50,7 @@ def test_overhead_script_runs_every_variant():
     for variant in ("minimal numpy", "layers, bare loop", "+ batches, loss check",
                     "+ NaN stop (checked step)", "+ accuracy", "nbfromscratch fit"):
         assert f"\n{variant} " in result.stdout, variant
-        line = next(l for l in result.stdout.splitlines() if l.startswith(f"{variant} "))
+        line = next(row for row in result.stdout.splitlines() if row.startswith(f"{variant} "))
         counts[variant] = int(line.split()[-1])  # Python bytecodes per batch
     # The package's objects run more Python than the minimal loop, and fit the most of all.
     assert counts["minimal numpy"] < min(v for k, v in counts.items() if k != "minimal numpy")
