@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 import nbfromscratch as nbf
 from nbfromscratch.exceptions import LabelError, NBFSError, NonFiniteError, ParameterError
+from nbfromscratch.layers.module import release_saved
 
 EXAMPLES = int(os.environ.get("NBFS_FUZZ_EXAMPLES", "200"))
 FUZZ = settings(max_examples=max(20, EXAMPLES // 4), deadline=None,
@@ -50,8 +51,7 @@ def shared_network(draw):
 def test_reused_modules_have_correct_gradients_and_unique_parameters(net, seed):
     model, k = net
     x = np.random.default_rng(seed).normal(size=(3, k))
-    result = nbf.check_gradients(model, x, tol=1e-5)
-    assert result.ok, result
+    _assert_gradients_check(model, x, tol=1e-5)
     params = model.parameters()
     names = [n for n, _ in model.named_parameters()]
     assert len({id(p) for p in params}) == len(params) == len(set(names))
@@ -65,6 +65,25 @@ def test_reused_modules_have_correct_gradients_and_unique_parameters(net, seed):
     for e, p in zip(expected, params):
         np.testing.assert_array_equal(e, p.data)
     assert not any(getattr(m, "_saved", None) for m in _modules(model))
+
+
+def _assert_gradients_check(model, x, tol):
+    """``check_gradients`` passes, or fails only where finite differences cannot see ``tol``.
+
+    A deep chain of 1-wide sigmoids can shrink a gradient to ~1e-6. Finite differences carry an
+    absolute rounding noise of about ``u * sum|terms of f| / eps`` (chapter 12), ~2e-10 here,
+    which is more than ``tol`` of such a gradient. There the test asks for agreement to within
+    that noise: a real bug (a wrong factor, a missing term) is still of the gradient's own size.
+    """
+    eps = 1e-6
+    result = nbf.check_gradients(model, x, eps=eps, tol=tol, rng=0)
+    out = model(x)
+    release_saved(model)  # no backward follows this forward
+    proj = np.random.default_rng(0).standard_normal(out.shape)  # the R check_gradients draws
+    noise = 10 * np.finfo(np.float64).eps * float(np.sum(np.abs(out * proj))) / eps
+    for name, err in result.errors.items():
+        diff = float(np.max(np.abs(result.analytic[name] - result.numeric[name])))
+        assert err < tol or diff <= noise, (name, diff, noise, result)
 
 
 def _modules(m):
