@@ -60,6 +60,8 @@ def layered_loop(case: bench.Case, X: np.ndarray, y: np.ndarray, weights,
                 predicted, labels = [], []
                 batches = nbf.data.iterate_minibatches(X, y, bs, shuffle=False) if fit_batches \
                     else ((X[s:s + bs], y[s:s + bs]) for s in range(0, n, bs))
+                if guard:
+                    step_guard.begin_epoch(optimizer)
                 for batch, (xb, yb) in enumerate(batches, start=1):
                     for p in params:
                         p.zero_grad()
@@ -74,6 +76,8 @@ def layered_loop(case: bench.Case, X: np.ndarray, y: np.ndarray, weights,
                     if accuracy:
                         predicted.append(loss_fn._predicted)
                         labels.append(yb)
+                if guard:
+                    step_guard.end_epoch(optimizer, epoch)
                 if accuracy:
                     np.count_nonzero(np.concatenate(predicted) == np.concatenate(labels))
         finally:

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from ._validation import describe
-from .exceptions import NonFiniteError
+from .exceptions import NonFiniteError, ParameterError
 from .layers.module import Module, Parameter, release_saved
-from .optim._groups import flat_runs, flat_view
+from .optim._groups import Group, flat_runs, flat_view
 from .optim.base import NonFiniteStep, Optimizer
 
 __all__ = ["_check_loss", "_first_nonfinite", "_check_gradients", "_StepGuard", "_modules"]
@@ -125,6 +125,7 @@ class _StepGuard:
     ) -> None:
         self.named, self.stepped = named, stepped
         self.datas: list[np.ndarray] = []
+        self.groups: list[Group] | None = None  # the package's optimizers: begin_epoch()
         for name, p in named:  # once per fit: training starts from finite weights
             w = p.data
             if not math.isfinite(np.vdot(w, w)) and not np.isfinite(w).all():
@@ -134,10 +135,36 @@ class _StepGuard:
                     "the model again"
                 )
 
+    def begin_epoch(self, optimizer: Any) -> None:
+        """Check the optimizer's arrays once, for the whole epoch (chapter 13).
+
+        Within an epoch only the forward and backward passes and the loss run between two
+        steps; what may give a parameter new arrays (``p.data = ...``, ``model.to``,
+        ``load_state_dict``) runs in callbacks, after the epoch. So the package's optimizers
+        check their groups here rather than at every step; :meth:`end_epoch` makes sure.
+        """
+        self.groups = optimizer._layout() if type(optimizer).step is Optimizer.step else None
+
+    def end_epoch(self, optimizer: Any, epoch: int) -> None:
+        """Refuse an epoch during which a parameter or ``optimizer.state`` got new arrays."""
+        if self.groups is None or optimizer._layout() is self.groups:
+            return
+        changed = [name for group in self.groups
+                   for p, data, grad in zip(group.params, group.datas, group.grads)
+                   if p.data is not data or p._grad is not grad
+                   for name, q in self.named if q is p]
+        what = f"parameter '{changed[0]}'" if changed else "a buffer in optimizer.state"
+        raise ParameterError(
+            f"fit: {what} was given a new array during epoch {epoch}, by a forward or backward "
+            "pass or the loss; fit checks the optimizer's arrays once per epoch, so this "
+            "epoch's steps may have gone to the old one. Change weights in place "
+            "(p.data[...] = values), or between epochs, in a callback"
+        )
+
     def step(self, optimizer: Any, model: Module, epoch: int, batch: int, n_batches: int) -> None:
-        if type(optimizer).step is Optimizer.step:  # the package's step checks its own delta
+        if self.groups is not None:  # the package's step checks its own delta
             try:
-                optimizer._step(finite=True)
+                optimizer._step(True, self.groups)
             except NonFiniteStep as refused:
                 self._explain(refused.first_bad(), optimizer, model, epoch, batch, n_batches)
             return

@@ -246,6 +246,7 @@ def _train_epoch(
     labels: list[np.ndarray] = []
     if classification and type(loss_fn).forward is CrossEntropyLoss.forward:
         predicted = []
+    guard.begin_epoch(optimizer)  # the optimizer's arrays: checked once per epoch
     try:
         for batch, (xb, yb) in enumerate(batches, start=1):
             # Every check runs on the first batch of each size; the others pass them anyway.
@@ -268,6 +269,7 @@ def _train_epoch(
                 correct += _count_correct(out, yb, loss_fn)
     finally:
         seen.on = False
+    guard.end_epoch(optimizer, epoch)
     if predicted:
         correct += int(np.count_nonzero(np.concatenate(predicted) == np.concatenate(labels)))
     return loss_sum, correct

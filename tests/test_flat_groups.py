@@ -215,6 +215,7 @@ def test_the_step_guard_undoes_a_step_on_a_parameter_given_a_new_array():
     guard = _StepGuard(model, named, params)
     w = model[0].weight
     w.data = w.data.copy()
+    guard.begin_epoch(opt)  # as fit does, before each epoch
     before = [p.data.copy() for p in params]
     set_grads(model, 0)
     w.grad[0, 0] = np.nan
@@ -222,6 +223,71 @@ def test_the_step_guard_undoes_a_step_on_a_parameter_given_a_new_array():
         guard.step(opt, model, 1, 1, 1)
     for p, b in zip(params, before):
         np.testing.assert_array_equal(p.data, b)
+
+
+class _Replace(nbf.Callback):
+    """Between epochs, give the first weight a new array, or Adam's first moment a new buffer."""
+
+    def __init__(self, opt, what):
+        self.opt, self.what = opt, what
+
+    def on_epoch_end(self, epoch, logs, model):
+        if self.what == "data":
+            model[0].weight.data = model[0].weight.data.copy()
+        else:
+            self.opt.state[0]["exp_avg"] = self.opt.state[0]["exp_avg"].copy()
+
+
+@pytest.mark.parametrize("what", ["data", "state"])
+def test_fit_follows_new_arrays_a_callback_gives_between_epochs(what):
+    # fit checks the optimizer's arrays once per epoch: a callback's change is seen by the next.
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), rng.integers(0, 2, 40)
+    runs = []
+    for callbacks in ([], ["replace"]):
+        model = mlp()
+        opt = nbf.Adam(model.parameters(), lr=0.01)
+        nbf.fit(model, nbf.CrossEntropyLoss(), opt, X, y, epochs=3, batch_size=8, shuffle=False,
+                progress=False, callbacks=[_Replace(opt, what) for _ in callbacks])
+        runs.append(model)
+    for p, q in zip(*(m.parameters() for m in runs)):
+        np.testing.assert_array_equal(p.data, q.data)  # same training, new arrays or not
+
+
+class _ReplacesInForward(nbf.Module):
+    def __init__(self):
+        super().__init__()
+        self.inner = nbf.Linear(3, 2, rng=0)
+
+    def forward(self, x):
+        self.inner.weight.data = self.inner.weight.data.copy()  # a new array at every batch
+        return self.inner(x)
+
+    def backward(self, grad_output):
+        return self.inner.backward(grad_output)
+
+
+def test_fit_refuses_an_epoch_in_which_a_parameter_got_a_new_array():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), rng.integers(0, 2, 40)
+    model = _ReplacesInForward()
+    with pytest.raises(nbf.ParameterError, match="'inner.weight' was given a new array during epoch 1"):
+        nbf.fit(model, nbf.CrossEntropyLoss(), nbf.SGD(model.parameters(), lr=0.1), X, y,
+                epochs=2, batch_size=8, progress=False)
+
+
+def test_the_end_of_an_epoch_names_a_buffer_replaced_during_it():
+    model = mlp()
+    named = model.named_parameters()
+    opt = nbf.Adam(model.parameters(), lr=0.01)
+    set_grads(model, 0)
+    opt.step()
+    guard = _StepGuard(model, named, model.parameters())
+    guard.begin_epoch(opt)
+    guard.end_epoch(opt, 1)  # nothing changed: no error
+    opt.state[2]["exp_avg_sq"] = opt.state[2]["exp_avg_sq"].copy()
+    with pytest.raises(nbf.ParameterError, match="a buffer in optimizer.state .* epoch 2"):
+        guard.end_epoch(opt, 2)
 
 
 def test_a_large_parameter_is_freed_with_it(monkeypatch):

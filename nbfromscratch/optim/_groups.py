@@ -106,6 +106,14 @@ class Group:
         self.names = [name for views in self.views for name in views]
         self.flat_views = [view for views in self.views for view in views.values()]
 
+    def write_zeros(self) -> None:
+        """Write the zeros a lazy ``zero_grad()`` left pending: the update rule reads them."""
+        if any(map(_IS_ZERO, self.params)):  # a parameter no backward pass reached
+            for p in self.params:
+                if p._grad_is_zero:
+                    p._grad.fill(0)
+                    p._grad_is_zero = False
+
     def ready(self, states: list[dict[str, np.ndarray]]) -> bool:
         """Still valid (same arrays everywhere)? Writes the gradients' pending zeros."""
         # Once per step: compared in C (map), not in a Python loop over the parameters.
@@ -113,11 +121,7 @@ class Group:
         if not (all(map(is_, map(_DATA, ps), self.datas))
                 and all(map(is_, map(_GRAD, ps), self.grads))):
             return False
-        if any(map(_IS_ZERO, ps)):  # zero_grad() was lazy; the rule reads the zeros
-            for p in ps:
-                if p._grad_is_zero:
-                    p._grad.fill(0)
-                    p._grad_is_zero = False
+        self.write_zeros()
         # optimizer.state still holds exactly the views publish() put there, no other buffer.
         mine = list(map(states.__getitem__, self.indices))
         return (list(map(len, mine)) == self.counts

@@ -134,18 +134,24 @@ class Optimizer:
         """Update every parameter in place from its current ``.grad``."""
         self._step(finite=False)
 
-    def _step(self, finite: bool) -> None:
+    def _step(self, finite: bool, groups: list[Group] | None = None) -> None:
         """:meth:`step`; with ``finite`` (``fit``), refuse a step that would make a weight NaN/inf.
 
         Each rule computes its step ``delta`` and :meth:`_apply` subtracts it. With
         ``finite``, every ``delta`` is checked before any is applied, so that a refused step
         (:class:`NonFiniteStep`) leaves every weight as it was; the check is usually one
-        ``vdot`` for the whole network (chapter 13).
+        ``vdot`` for the whole network (chapter 13). ``groups``: those :meth:`_layout`
+        returned, when the caller checks them itself (``fit``: once per epoch, chapter 13);
+        ``None`` checks them at this step.
         """
         self.step_count += 1
         # The rule is elementwise: it runs once per group of parameters that lie side by
         # side in memory (usually one group: the whole network, as one flat vector).
-        groups = self._layout()
+        if groups is None:
+            groups = self._layout()
+        else:
+            for group in groups:
+                group.write_zeros()
         deltas = []
         for group in groups:
             deltas.append(self._update(group.data, group.grad, group.state, self.step_count))
