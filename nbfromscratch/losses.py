@@ -214,7 +214,8 @@ class CrossEntropyLoss(Loss):
         e = np.exp(z)
         s = np.add.reduce(e, axis=1)
         if target.ndim == 1:
-            self._check_range(target, n_classes)  # before any label is used as an index
+            if not seen.on:  # fit checked every label once, before the first batch
+                self._check_range(target, n_classes)  # before any label is used as an index
             picked = starts + target  # the flat index of each sample's label
             # L = -(1/n) sum_i log P_{i, y_i} = (1/n) sum_i (log s_i - z_{i, y_i})   (4.3)
             total = float(np.add.reduce(np.log(s) - z.reshape(-1)[picked]))
@@ -242,8 +243,6 @@ class CrossEntropyLoss(Loss):
         return grad
 
     def _check_range(self, labels: np.ndarray, n_classes: int) -> None:
-        if seen.on:  # fit checked every label once, before the first batch
-            return
         # One reduction checks both ends: a negative int64 read as uint64 is above any C.
         if labels.dtype != np.int64 or int(labels.view(np.uint64).max()) >= n_classes:
             check_labels(labels, n_classes, f"{describe(self)}: target")

@@ -146,6 +146,25 @@ def test_fit_checks_the_first_batch_of_every_size():
                 shuffle=False, progress=False)
 
 
+def test_fit_does_not_even_call_the_checks_of_a_batch_size_it_has_seen(monkeypatch):
+    # On a small batch the call of a check costs as much as its work: the layers skip both.
+    import nbfromscratch.layers.linear as linear
+
+    calls = []
+    for name in ("check_layer_input", "check_grad_output"):
+        real = getattr(linear, name)
+        monkeypatch.setattr(linear, name, lambda *a, real=real, name=name: calls.append(name) or real(*a))
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((35, 3)), rng.integers(0, 2, 35)
+    model = nbf.Sequential(nbf.Linear(3, 4, rng=0), nbf.ReLU(), nbf.Linear(4, 2, rng=1))
+    nbf.fit(model, nbf.CrossEntropyLoss(), nbf.SGD(model.parameters(), lr=0.1), X, y, epochs=3,
+            batch_size=16, shuffle=False, progress=False)
+    # Batches of 16, 16, 3 for three epochs: checked once for 16 and once for 3 (and fit's
+    # probe of one row, forward only), by each of the two Linear layers.
+    assert calls.count("check_grad_output") == 2 * 2
+    assert calls.count("check_layer_input") == 2 * 2 + 2
+
+
 def test_after_fit_every_check_runs_again_even_after_an_error():
     from nbfromscratch.layers._checks import seen
 

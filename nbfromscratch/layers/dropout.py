@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import as_rng, check_unit_interval
-from ._checks import check_grad_output, check_layer_input
+from ._checks import check_grad_output, check_layer_input, seen
 from .module import Module
 from .registry import register_layer
 
@@ -46,7 +46,8 @@ class Dropout(Module):
         self.rng_from_fit: bool = rng is None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        check_layer_input(x, self, ndim=None)
+        if not seen.on:
+            check_layer_input(x, self, ndim=None)
         if not self.training or self.p == 0:
             self.save_for_backward((x.shape, x.dtype, None))
             return x
@@ -59,7 +60,8 @@ class Dropout(Module):
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         shape, dtype, mask = self.saved_for_backward()
-        check_grad_output(grad_output, shape, dtype, self)
+        if not seen.on:
+            check_grad_output(grad_output, shape, dtype, self)
         if mask is None:
             return grad_output
         # dL/dx = G * mask: the same mask (and 1/(1-p) scale) as the forward pass   (chapter 8)
