@@ -7,9 +7,9 @@ is re-executed (and re-read).
 
 What a reader should see is the math, not the plumbing. So a listing shows the signature,
 the first line of the docstring and the body, and leaves out the argument checks that
-guard the body (a ``check_...(...)`` call, an ``if ...: raise`` branch or an ``if`` that
-only calls checks, at the top level of a body), marking the place with one comment line.
-``show_source(obj, full=True)`` shows everything.
+guard the body (a ``check_...(...)`` call, an ``if ...: raise`` branch, or checks that
+``fit`` may skip, ``if not seen.on: check_...(...)``, at the top level of a body), marking
+the place with one comment line. ``show_source(obj, full=True)`` shows everything.
 """
 
 from __future__ import annotations
@@ -34,12 +34,14 @@ def _called_name(node: ast.AST) -> str:
 
 
 def _is_check(stmt: ast.stmt) -> bool:
-    """An argument check: ``check_x(...)``, ``_check_x(...)``, or an ``if`` that only raises
-    or checks (``if not seen.on: check_x(...)``: a check ``fit`` may skip)."""
+    """An argument check: ``check_x(...)``, ``_check_x(...)``, an ``if`` that only raises, or
+    checks that ``fit`` may skip (``if not seen.on: check_x(...)``)."""
     if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
         return _called_name(stmt.value).lstrip("_").startswith(("check", "validate"))
-    if isinstance(stmt, ast.If):
-        return all(isinstance(s, ast.Raise) or _is_check(s) for s in stmt.body) and not stmt.orelse
+    if isinstance(stmt, ast.If) and not stmt.orelse:
+        if ast.unparse(stmt.test) == "not seen.on":
+            return all(_is_check(s) for s in stmt.body)
+        return all(isinstance(s, ast.Raise) for s in stmt.body)
     if isinstance(stmt, ast.For):  # a loop that only checks: ``for arg in ...: check(arg)``
         return all(_is_check(s) for s in stmt.body) and not stmt.orelse
     return False

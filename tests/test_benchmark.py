@@ -19,7 +19,8 @@ def test_benchmark_script_runs_and_writes_its_csv(tmp_path):
     csv_path = tmp_path / "bench.csv"
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--repeats", "1",
-         "--only", "digits sgd float32", "--threads", "1", "--wait-idle", "0", "--retries", "0",
+         "--only", "digits sgd float32", "digits sgd float64 1 thread", "--threads", "1",
+         "--wait-idle", "0", "--retries", "0",
          "--csv", str(csv_path)],
         capture_output=True, text=True, timeout=300,
     )
@@ -35,8 +36,12 @@ def test_benchmark_script_runs_and_writes_its_csv(tmp_path):
     for optional in ("pytorch", "scikit-learn"):
         assert (optional in contenders) != (f"SKIPPED {optional}: " in out), optional
     assert (bench["samples_per_s"] > 0).all() and (bench["median_s"] > 0).all()
-    fit = bench.set_index("contender").loc["nbfromscratch fit"]
+    fit = bench[bench["case"] == "digits sgd float32"].set_index("contender").loc["nbfromscratch fit"]
     assert 0 < fit["loss_after_epoch"] < 10 and fit["dtype"] == "float32"
+    # The short one-thread case is timed back to back, with more repeats.
+    assert "4 repeats back to back" in out and "1 repeats, load" in out
+    assert set(bench.groupby("case")["repeats"].first().items()) == {
+        ("digits sgd float32", 1), ("digits sgd float64 1 thread", 4)}
 
 
 def test_overhead_script_runs_every_variant():

@@ -455,6 +455,26 @@ def _(tmp_path):
     train(model, X, y, optimizer=nbf.SGD(model[2].parameters() + other.parameters()))
 
 
+@case("E-param-new-array-in-epoch", ParameterError, "'inner.0.weight'", "new array during epoch 1",
+      "in place")
+def _(tmp_path):
+    class NewWeightsEveryBatch(nbf.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = mlp()
+
+        def forward(self, x):
+            first = self.inner[0].weight
+            first.data = first.data.copy()  # a new array, not a change in place
+            return self.inner(x)
+
+        def backward(self, grad_output):
+            return self.inner.backward(grad_output)
+
+    X, y = data()
+    train(NewWeightsEveryBatch(), X, y, epochs=2)
+
+
 @case("E-param-huge-layer", ParameterError, "Linear", "1000000 x 1000000", "in_features")
 def _(tmp_path):
     nbf.Linear(10**6, 10**6)

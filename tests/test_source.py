@@ -8,6 +8,7 @@ import numpy as np
 
 import nbfromscratch as nbf
 from nbfromscratch._source import CHECKS_LEFT_OUT, show_source
+from nbfromscratch.layers._checks import seen
 
 
 def example(x: np.ndarray, scale: float = 1.0) -> np.ndarray:
@@ -22,13 +23,11 @@ def example(x: np.ndarray, scale: float = 1.0) -> np.ndarray:
     if y.ndim == 2:
         if y.shape[1] == 0:
             raise ValueError("no columns")
-        if not SKIP_CHECKS:  # as the layers skip theirs when fit has seen the batch's shape
+        if not seen.on:  # as the layers skip theirs when fit has seen the batch's shape
             check_example(y)
         y = y.sum(axis=1)
     return y
 
-
-SKIP_CHECKS = False
 
 
 def check_example(x):  # a stand-in for the package's check_* helpers
@@ -45,7 +44,7 @@ def test_listing_keeps_signature_first_docstring_line_and_body():
 
 def test_listing_leaves_out_checks_and_marks_the_place_once():
     code = show_source(example).code
-    assert "check_example" not in code and "raise" not in code and "SKIP_CHECKS" not in code
+    assert "check_example" not in code and "raise" not in code and "seen.on" not in code
     assert code.count(CHECKS_LEFT_OUT) == 1, code  # the nested check goes without a second mark
     ast.parse(code)  # still reads as Python
 
@@ -53,7 +52,7 @@ def test_listing_leaves_out_checks_and_marks_the_place_once():
 def test_full_listing_is_the_whole_source():
     code = show_source(example, full=True).code
     assert "check_example(x)" in code and "parameters, shapes" in code and code.count("raise") == 2
-    assert "if not SKIP_CHECKS:" in code
+    assert "if not seen.on:" in code
 
 
 def test_package_listings_shown_by_the_chapters_are_shorter_and_keep_their_formulas():
