@@ -532,7 +532,7 @@ def _cpu_times() -> tuple[int, int] | None:
 #: contender. A wait and a warm-up before each of these short runs made them erratic: in a few
 #: tries, fit against the minimal loop came out at 0.50x to 0.94x, where back to back it gave
 #: 0.86x and 0.87x (benchmarks/README.md, *Noise*).
-BACK_TO_BACK_REPEATS = 4
+BACK_TO_BACK_REPEATS = 8
 
 
 def warm_up(seconds: float = 1.0) -> None:

@@ -39,9 +39,9 @@ def test_benchmark_script_runs_and_writes_its_csv(tmp_path):
     fit = bench[bench["case"] == "digits sgd float32"].set_index("contender").loc["nbfromscratch fit"]
     assert 0 < fit["loss_after_epoch"] < 10 and fit["dtype"] == "float32"
     # The short one-thread case is timed back to back, with more repeats.
-    assert "4 repeats back to back" in out and "1 repeats, load" in out
+    assert "8 repeats back to back" in out and "1 repeats, load" in out
     assert set(bench.groupby("case")["repeats"].first().items()) == {
-        ("digits sgd float32", 1), ("digits sgd float64 1 thread", 4)}
+        ("digits sgd float32", 1), ("digits sgd float64 1 thread", 8)}
 
 
 def test_overhead_script_runs_every_variant():
