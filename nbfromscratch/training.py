@@ -255,8 +255,7 @@ def _train_epoch(
                 p.zero_grad()
             out = model(xb)
             loss = loss_fn.forward(out, yb)  # forward only: fit checked the targets once
-            if not math.isfinite(loss):  # stop, saying where it went bad
-                _check_loss(loss, epoch, batch, n_batches, model, xb, yb)
+            _check_loss(loss, epoch, batch, n_batches, model, xb, yb)
             # The input is data: no layer needs dL/dX of it, so skip that product.
             model.backward_params(loss_fn.backward())
             # The step, refused if it would make a weight NaN/inf (gradient or update).
