@@ -13,8 +13,10 @@ holds views of them, shaped like the parameter (as PyTorch's are).
 Before every step a group checks that each parameter still has the arrays it was built from
 (``p.data = ...`` and ``model.to(...)`` give it new ones) and that ``optimizer.state`` still
 holds its views (``load_state_dict`` puts new arrays there); if not, the optimizer builds its
-groups again from what the parameters and ``optimizer.state`` hold now. Parameters that do
-not follow each other form groups of one, updated through their own arrays.
+groups again from what the parameters and ``optimizer.state`` hold now. (``fit`` makes this
+check once per epoch, before and after it, and hands the groups to each step: within an
+epoch nothing gives a parameter new arrays.) Parameters that do not follow each other form
+groups of one, updated through their own arrays.
 """
 
 from __future__ import annotations
