@@ -118,6 +118,8 @@ class _StepGuard:
     ``vdot`` of the step for the whole network, whose weights lie side by side in memory
     (chapter 13). An optimizer with a ``step`` of its own is checked after it instead: the
     stepped weights are copied first (into buffers allocated once), so the undo is exact.
+    The package's optimizers get their groups of weights checked once per epoch, not at every
+    step (:meth:`begin_epoch`, :meth:`end_epoch`).
     """
 
     def __init__(
