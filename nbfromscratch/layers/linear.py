@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .._ones import ones
 from .._validation import as_rng, check_float_dtype, check_positive_int, shown
 from ..exceptions import ParameterError, ShapeError
 from ..init import INITIALIZERS, Initializer, get_initializer
@@ -144,8 +145,9 @@ class Linear(Module):
         # dL/dW = X^T G: the sum over the batch is in the matrix product   (5.3)
         self.weight.accumulate_grad(np.matmul, x.T, grad_output)
         if self.bias is not None:
-            # dL/db = the sum over the batch (axis 0) of G   (5.4)
-            self.bias.accumulate_grad(np.add.reduce, grad_output, 0)
+            # dL/db = the sum over the batch (axis 0) of G = 1^T G   (5.4): a product with
+            # ones, one BLAS call like X^T G (a reduction would loop over the rows)
+            self.bias.accumulate_grad(np.dot, ones(len(grad_output), grad_output.dtype), grad_output)
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments as a JSON-able dict (no weights); see ``layer_from_config``."""
