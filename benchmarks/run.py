@@ -820,6 +820,8 @@ def run(args: argparse.Namespace) -> int:
                     "max_load_avg": round(max(loads), 2), "runs_started_busy": busy_runs,
                     "runs_repeated": disturbed_runs,
                     "loss_rounding_sd": float("nan"),
+                    # Every repeat's time, in the order they ran (for how noisy the run was).
+                    "times_s": ";".join(f"{t:.5f}" for t in r.times),
                 })
             if "pytorch" in results:
                 # How much rounding alone moves the result: PyTorch's own loss after the same
@@ -851,10 +853,15 @@ def run(args: argparse.Namespace) -> int:
             continue
         ratio = theirs.median / ours.median
         verdict = "met" if ratio >= minimum else "MISSED"
-        # Noise only slows runs down: the best epochs are the least disturbed comparison.
+        # How noisy: the ratio within each repeat (the two ran in the same round of
+        # contenders, seconds apart), its median and middle half over the repeats. Noise only
+        # slows runs down: the best epochs are the least disturbed comparison.
+        paired = np.array(theirs.times) / np.array(ours.times)
+        q1, q2, q3 = np.percentile(paired, [25, 50, 75])
         best = min(theirs.times) / min(ours.times)
         print(f"   {case_name}: {name} vs {ref}: {ratio:.2f}x (target >= {minimum}x) {verdict}"
-              f"   [best epochs: {best:.2f}x]")
+              f"   [per repeat: median {q2:.2f}x, middle half {q1:.2f}x-{q3:.2f}x; "
+              f"best epochs: {best:.2f}x]")
     for case_name in dict.fromkeys(t[0] for t in TARGETS):
         ours, theirs = all_results.get((case_name, "nbfromscratch fit")), all_results.get((case_name, "pytorch"))
         if ours is not None and theirs is not None:

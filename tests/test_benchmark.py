@@ -6,6 +6,7 @@ not in requirements.txt, so in the test environment the script must say that it 
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -42,6 +43,15 @@ def test_benchmark_script_runs_and_writes_its_csv(tmp_path):
     assert "8 repeats back to back" in out and "1 repeats, load" in out
     assert set(bench.groupby("case")["repeats"].first().items()) == {
         ("digits sgd float32", 1), ("digits sgd float64 1 thread", 8)}
+    # Every repeat's time is kept, and the targets say how their ratio varied per repeat.
+    times = bench["times_s"].astype(str).str.split(";")
+    assert (times.map(len) == bench["repeats"]).all()
+    assert all(float(t) > 0 for ts in times for t in ts)
+    medians = times.map(lambda ts: statistics.median(map(float, ts)))
+    assert ((medians - bench["median_s"]).abs() < 1e-4).all()
+    target = next(line for line in out.splitlines()
+                  if line.startswith("   digits sgd float64 1 thread: nbfromscratch fit vs minimal"))
+    assert "per repeat: median " in target and "middle half " in target and "best epochs: " in target
 
 
 def test_overhead_script_runs_every_variant():
