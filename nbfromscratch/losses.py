@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from . import functional as F
+from ._constants import ones
 from ._labels import check_labels
-from ._ones import ones
 from ._validation import as_array, check_array, check_choice, describe
 from .exceptions import BackwardBeforeForwardError, EmptyInputError, LabelError, ShapeError
 from .layers._checks import seen

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
+from .._constants import zero
 from .._validation import lookup
 from ._checks import check_grad_output, check_layer_input, seen
 from .module import Module
@@ -47,12 +48,12 @@ class ReLU(_Activation):
         if not seen.on:
             check_layer_input(x, self, ndim=None)
         self.save_for_backward(x)
-        return np.maximum(x, 0)
+        return np.maximum(x, zero(x.dtype))  # a 0 of x's dtype: quicker for NumPy than 0
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         x = self._cached(grad_output)
         # dL/dx = G * 1[x > 0]: a mask on the INPUT (chapter 5; derivative 0 at x == 0)
-        return grad_output * (x > 0)
+        return grad_output * (x > zero(x.dtype))
 
 
 @register_layer

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .._ones import ones
+from .._constants import ones
 from .._validation import as_rng, check_float_dtype, check_positive_int, shown
 from ..exceptions import ParameterError, ShapeError
 from ..init import INITIALIZERS, Initializer, get_initializer
