@@ -16,14 +16,13 @@ that choice, for the loss and its gradient alike.
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any
 
 import numpy as np
 
 from . import functional as F
-from ._constants import ones
+from ._constants import ones, row_starts
 from ._labels import check_labels
 from ._validation import as_array, check_array, check_choice, describe
 from .exceptions import BackwardBeforeForwardError, EmptyInputError, LabelError, ShapeError
@@ -151,17 +150,6 @@ class MSELoss(Loss):
         return (diff * (2 * self._scale(diff.size))).reshape(shape)
 
 
-@functools.lru_cache(maxsize=8)
-def _row_starts(n: int, n_classes: int) -> np.ndarray:
-    """The flat index of each row's first element in an (n, n_classes) array (read-only).
-
-    Cached: ``fit`` asks for the same batch shape at every step.
-    """
-    starts = np.arange(0, n * n_classes, n_classes)
-    starts.flags.writeable = False
-    return starts
-
-
 class CrossEntropyLoss(Loss):
     """Softmax cross-entropy from logits: ``-sum_c y_c log softmax(z)_c`` per sample.
 
@@ -205,7 +193,7 @@ class CrossEntropyLoss(Loss):
         n, n_classes = pred.shape
         # Element (i, c) is number i C + c of the flat array: picking one element per row
         # through these flat indices is a single cheap gather.
-        starts = _row_starts(n, n_classes)
+        starts = row_starts(n, n_classes)
         # log P = Z - logsumexp(Z), with the row maximum shifted out first   (4.5, 4.6):
         # log P = z - log(s), z = Z - max_c Z, s = sum_c e^z (no overflow: z <= 0).
         # The maximum is read at the arg-max (by the gather: cheaper than a max along rows);

@@ -6,7 +6,11 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
+from nbfromscratch import _constants
 from nbfromscratch._fit_inputs import check_finite_data
 from nbfromscratch.exceptions import NonFiniteError
 from nbfromscratch.layers import Dropout, Linear, Module, Parameter, ReLU, Sequential, Tanh
@@ -206,3 +210,56 @@ def test_linear_weight_gradient_allocates_no_weight_sized_temporary(method):
     # backward returns dL/dX (128 x 784 = 0.8 MB); grad += X^T G would add a 1.6 MB temporary.
     assert peak < layer.weight.data.nbytes * 0.75
     np.testing.assert_allclose(layer.weight.grad, x.T @ g, rtol=1e-12)
+
+
+# -- the cached constants (nbfromscratch/_constants.py) -----------------------------------------
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_cached_constants_are_read_only_of_the_asked_dtype_and_shape(dtype):
+    one = _constants.ones(5, np.dtype(dtype))
+    zero = _constants.zero(np.dtype(dtype))
+    zeros = _constants.zeros_like(np.empty((4, 3), dtype))
+    assert (one.shape, zero.shape, zeros.shape) == ((5,), (), (4, 3))
+    assert one.dtype == zero.dtype == zeros.dtype == dtype
+    assert (one == 1).all() and zero == 0 and (zeros == 0).all()
+    for array in (one, zero, zeros):
+        with pytest.raises(ValueError, match="read-only"):
+            array[...] = 7
+    # Cached: the next batch of the same shape gets the very same arrays.
+    assert _constants.ones(5, np.dtype(dtype)) is one
+    assert _constants.zeros_like(np.ones((4, 3), dtype)) is zeros
+
+
+def test_zeros_like_gives_a_large_input_the_0_d_zero_not_a_large_cached_array():
+    x = np.ones(_constants.ZEROS_MAX_SIZE + 1, np.float32)
+    assert _constants.zeros_like(x) is _constants.zero(np.dtype(np.float32))
+    assert _constants.zeros_like(x[:-1]).shape == x[:-1].shape
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(6, 4), (3,), (2, 3, 5), (300, 300)])
+def test_relu_computes_exactly_max_x_0_with_nan_inf_and_signed_zeros(dtype, shape):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=shape).astype(dtype)
+    specials = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 1e-40, -1e-40], dtype)
+    flat = x.reshape(-1)
+    flat[: len(specials)] = specials[: flat.size]
+    layer = ReLU()
+    out = layer(x)
+    expected = np.maximum(x, 0)
+    assert out.dtype == dtype and out.shape == shape
+    np.testing.assert_array_equal(out, expected)  # NaN where x is NaN
+    np.testing.assert_array_equal(np.signbit(out), np.signbit(expected))
+    # The output is the layer's own, writable array: the cached zeros are untouched.
+    out[...] = 5
+    assert layer(np.zeros(shape, dtype)).max() == 0
+    # Non-contiguous input: the same values.
+    np.testing.assert_array_equal(layer(x.T), np.maximum(x.T, 0))
+
+
+@given(hnp.arrays(st.sampled_from([np.float32, np.float64]),
+                  hnp.array_shapes(min_dims=1, max_dims=3, max_side=7),
+                  elements={"allow_nan": True, "allow_infinity": True}))
+def test_relu_forward_equals_numpys_max_x_0_for_any_floats(x):
+    out = ReLU()(x)
+    np.testing.assert_array_equal(out, np.maximum(x, 0))
+    assert out.dtype == x.dtype

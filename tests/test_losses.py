@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from nbfromscratch._constants import row_starts
 from nbfromscratch.exceptions import (
     BackwardBeforeForwardError,
     LabelError,
@@ -19,7 +20,7 @@ from nbfromscratch.exceptions import (
     UnknownNameError,
 )
 from nbfromscratch.gradcheck import numerical_gradient
-from nbfromscratch.losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss, _row_starts
+from nbfromscratch.losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
 
 SETTINGS = settings(max_examples=60, deadline=None)
 TOL = 1e-6
@@ -93,8 +94,8 @@ def test_cross_entropy_row_starts_are_cached_per_shape_and_read_only():
         expected = np.mean(np.log(np.exp(z).sum(1)) - z[np.arange(n), y])
         assert loss_fn(z, y) == pytest.approx(expected, rel=1e-12)
         assert loss_fn._predicted.tolist() == z.argmax(1).tolist()
-    starts = _row_starts(4, 3)
-    assert starts.tolist() == [0, 3, 6, 9] and _row_starts(4, 3) is starts
+    starts = row_starts(4, 3)
+    assert starts.tolist() == [0, 3, 6, 9] and row_starts(4, 3) is starts
     with pytest.raises(ValueError):
         starts[0] = 1  # shared by every later batch of this shape: never written
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
-from .._constants import zero
+from .._constants import zero, zeros_like
 from .._validation import lookup
 from ._checks import check_grad_output, check_layer_input, seen
 from .module import Module
@@ -48,7 +48,8 @@ class ReLU(_Activation):
         if not seen.on:
             check_layer_input(x, self, ndim=None)
         self.save_for_backward(x)
-        return np.maximum(x, zero(x.dtype))  # a 0 of x's dtype: quicker for NumPy than 0
+        # Zeros of x's shape and dtype: NumPy's fastest loop for max(x, 0) (chapter 13)
+        return np.maximum(x, zeros_like(x))
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         x = self._cached(grad_output)

@@ -118,7 +118,8 @@ class Group:
 
     def ready(self, states: list[dict[str, np.ndarray]]) -> bool:
         """Still valid (same arrays everywhere)? Writes the gradients' pending zeros."""
-        # Once per step: compared in C (map), not in a Python loop over the parameters.
+        # At every optimizer.step() (once per epoch in fit): compared in C (map), not in a
+        # Python loop over the parameters.
         ps = self.params
         if not (all(map(is_, map(_DATA, ps), self.datas))
                 and all(map(is_, map(_GRAD, ps), self.grads))):
