@@ -643,8 +643,19 @@ TARGETS = (  # (case, contender, reference, minimum ratio of samples/s), from th
     # batch, and on MNIST-shaped data against the matrix products every trainer must do.
     ("digits sgd float64 1 thread", "nbfromscratch fit", "minimal numpy", 0.9),
     ("digits adam float64 1 thread", "nbfromscratch fit", "minimal numpy", 0.9),
-    ("mnist-shaped sgd float32", "nbfromscratch fit", "matrix products only", 0.85),
+    # Judged with one thread, as the digits target is: the machinery's cost, not NumPy's.
     ("mnist-shaped sgd float32 1 thread", "nbfromscratch fit", "matrix products only", 0.85),
+)
+
+# Printed with the targets, judged by none (case, contender, reference). With two threads the
+# products get faster and nothing else (NumPy runs all elementwise work on one core), so the
+# share of the epoch outside them grows for every NumPy loop; these show how far fit and the
+# minimal loop, the floor of per-batch overhead, then stand from the products, and fit from
+# that floor.
+MEASURED_ONLY = (
+    ("mnist-shaped sgd float32", "nbfromscratch fit", "matrix products only"),
+    ("mnist-shaped sgd float32", "minimal numpy", "matrix products only"),
+    ("mnist-shaped sgd float32", "nbfromscratch fit", "minimal numpy"),
 )
 
 
@@ -675,6 +686,31 @@ def case_threads(threads: int, default: int):
             yield
         finally:
             limit_threads(default)  # PyTorch's count is global: set it back
+
+
+def ratio_line(results: dict[tuple[str, str], Result], case_name: str, name: str, ref: str,
+               minimum: float | None = None) -> str:
+    """How fast ``name`` ran against ``ref`` in ``case_name``, and how noisy that was.
+
+    The ratio of the medians of samples/s, judged against ``minimum`` (if given), then the
+    ratio within each repeat (the two ran in the same round of contenders, seconds apart),
+    its median and middle half over the repeats, and the ratio of the best epochs (noise only
+    slows runs down: the best epochs are the least disturbed comparison).
+    """
+    ours, theirs = results.get((case_name, name)), results.get((case_name, ref))
+    if ours is None or theirs is None:
+        return f"   {case_name}: {name} vs {ref}: not measured"
+    ratio = theirs.median / ours.median
+    if minimum is None:
+        verdict = "(no target)"
+    else:
+        verdict = f"(target >= {minimum}x) " + ("met" if ratio >= minimum else "MISSED")
+    paired = np.array(theirs.times) / np.array(ours.times)
+    q1, q2, q3 = np.percentile(paired, [25, 50, 75])
+    best = min(theirs.times) / min(ours.times)
+    return (f"   {case_name}: {name} vs {ref}: {ratio:.2f}x {verdict}"
+            f"   [per repeat: median {q2:.2f}x, middle half {q1:.2f}x-{q3:.2f}x; "
+            f"best epochs: {best:.2f}x]")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -847,26 +883,15 @@ def run(args: argparse.Namespace) -> int:
 
     print("Targets (median samples/s ratios):")
     for case_name, name, ref, minimum in TARGETS:
-        ours, theirs = all_results.get((case_name, name)), all_results.get((case_name, ref))
-        if ours is None or theirs is None:
-            print(f"   {case_name}: {name} vs {ref}: not measured")
-            continue
-        ratio = theirs.median / ours.median
-        verdict = "met" if ratio >= minimum else "MISSED"
-        # How noisy: the ratio within each repeat (the two ran in the same round of
-        # contenders, seconds apart), its median and middle half over the repeats. Noise only
-        # slows runs down: the best epochs are the least disturbed comparison.
-        paired = np.array(theirs.times) / np.array(ours.times)
-        q1, q2, q3 = np.percentile(paired, [25, 50, 75])
-        best = min(theirs.times) / min(ours.times)
-        print(f"   {case_name}: {name} vs {ref}: {ratio:.2f}x (target >= {minimum}x) {verdict}"
-              f"   [per repeat: median {q2:.2f}x, middle half {q1:.2f}x-{q3:.2f}x; "
-              f"best epochs: {best:.2f}x]")
+        print(ratio_line(all_results, case_name, name, ref, minimum))
     for case_name in dict.fromkeys(t[0] for t in TARGETS):
         ours, theirs = all_results.get((case_name, "nbfromscratch fit")), all_results.get((case_name, "pytorch"))
         if ours is not None and theirs is not None:
             verdict = "met" if f"{ours.loss:.3g}" == f"{theirs.loss:.3g}" else "MISSED (see the rounding noise above)"
             print(f"   {case_name}: loss after one epoch equal to PyTorch's to 3 significant digits: {verdict}")
+    print("Measured, no target (two threads speed up the products, not NumPy's elementwise work):")
+    for case_name, name, ref in MEASURED_ONLY:
+        print(ratio_line(all_results, case_name, name, ref))
 
     args.csv.parent.mkdir(parents=True, exist_ok=True)
     with open(args.csv, "w", newline="") as f:

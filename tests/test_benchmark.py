@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,3 +71,40 @@ def test_overhead_script_runs_every_variant():
     # The package's objects run more Python than the minimal loop, and fit the most of all.
     assert counts["minimal numpy"] < min(v for k, v in counts.items() if k != "minimal numpy")
     assert counts["nbfromscratch fit"] == max(counts.values())
+
+
+def _run_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "benchmarks" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_run"] = module  # dataclasses look their module up while being built
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_targets_are_judged_and_measured_only_ratios_are_not():
+    run = _run_module()
+    case = run.Case("mnist-shaped sgd float32", (4, 3, 2), "sgd", np.float32, 100)
+    results = {
+        (case.name, "nbfromscratch fit"): run.Result(case, "nbfromscratch fit", [1.0, 1.2, 1.1]),
+        (case.name, "matrix products only"): run.Result(case, "matrix products only", [0.8, 0.9, 0.8]),
+    }
+    # samples/s of fit over the products': the median times 0.8 / 1.1 (the repeats 0.8, 0.75, 0.73)
+    met = run.ratio_line(results, case.name, "nbfromscratch fit", "matrix products only", 0.7)
+    missed = run.ratio_line(results, case.name, "nbfromscratch fit", "matrix products only", 0.85)
+    shown = run.ratio_line(results, case.name, "nbfromscratch fit", "matrix products only")
+    assert "0.73x (target >= 0.7x) met" in met and "0.73x (target >= 0.85x) MISSED" in missed
+    assert "0.73x (no target)" in shown and "met" not in shown and "MISSED" not in shown
+    assert "per repeat: median 0.75x, middle half 0.74x-0.78x; best epochs: 0.80x" in shown
+    assert run.ratio_line(results, case.name, "nbfromscratch fit", "pytorch").endswith("not measured")
+    # MNIST-shaped fit against the products: judged with one thread, only shown with two.
+    judged = {target[:3] for target in run.TARGETS}
+    assert ("mnist-shaped sgd float32 1 thread", "nbfromscratch fit", "matrix products only") in judged
+    assert ("mnist-shaped sgd float32", "nbfromscratch fit", "matrix products only") in run.MEASURED_ONLY
+    assert not judged & set(run.MEASURED_ONLY)
+    # Every pair named is one the committed results hold.
+    latest = pd.read_csv(ROOT / "benchmarks" / "results" / "latest.csv", comment="#")
+    pairs = set(zip(latest["case"], latest["contender"]))
+    for case_name, name, ref, *_ in run.TARGETS + run.MEASURED_ONLY:
+        assert {(case_name, name), (case_name, ref)} <= pairs, (case_name, name, ref)
