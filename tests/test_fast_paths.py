@@ -229,6 +229,14 @@ def test_cached_constants_are_read_only_of_the_asked_dtype_and_shape(dtype):
     assert _constants.zeros_like(np.ones((4, 3), dtype)) is zeros
 
 
+def test_row_starts_are_each_rows_first_flat_index_cached_and_read_only():
+    starts = _constants.row_starts(4, 3)
+    assert starts.tolist() == [0, 3, 6, 9] and _constants.row_starts(4, 3) is starts
+    assert _constants.row_starts(2, 5).tolist() == [0, 5]
+    with pytest.raises(ValueError, match="read-only"):
+        starts[0] = 1  # shared by every later batch of this shape: never written
+
+
 def test_zeros_like_gives_a_large_input_the_0_d_zero_not_a_large_cached_array():
     x = np.ones(_constants.ZEROS_MAX_SIZE + 1, np.float32)
     assert _constants.zeros_like(x) is _constants.zero(np.dtype(np.float32))
